@@ -1,0 +1,1 @@
+"""One module per ``harness`` subcommand; each parses, calls one library function, prints."""

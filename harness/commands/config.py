@@ -1,0 +1,40 @@
+"""``harness config show``: a preset's resolved configuration with ``--set`` applied."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+
+@click.group()
+def config() -> None:
+    """Inspect run configurations."""
+
+
+@config.command("show")
+@click.option("--preset", default="tiny", show_default=True, help="tiny, small or base.")
+@click.option("--arch", default="gpt", show_default=True, type=click.Choice(["gpt", "bert"]))
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
+              help="Override a config value, e.g. --set model.n_layer=6 (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def show(preset: str, arch: str, sets: tuple[str, ...], as_json: bool) -> None:
+    """Print every config key with its value and meaning.
+
+    \b
+    Examples:
+      harness config show --preset small --arch bert
+      harness config show --preset tiny --set train.lr=3e-3 --json
+    """
+    from pretrain.config import apply_overrides, describe, to_dict
+    from pretrain.presets import preset as make_preset
+
+    cfg = apply_overrides(make_preset(preset, arch), sets)
+    if as_json:
+        click.echo(json.dumps(to_dict(cfg), indent=2))
+        return
+    rows = describe(cfg)
+    width = max(len(k) for k, _, _ in rows)
+    vwidth = max(len(str(v)) for _, v, _ in rows)
+    for key, value, help_text in rows:
+        click.echo(f"{key:<{width}}  {str(value):<{vwidth}}  {help_text}")

@@ -1,0 +1,75 @@
+"""Offline resources that metrics need, installed by ``make setup``.
+
+WordNet 3.0 for NLTK's METEOR comes from Debian's ``wordnet-base`` (files in
+``/usr/share/wordnet``). NLTK refuses symlinks that leave its data root, so the
+files are copied into ``<venv>/nltk_data/corpora/wordnet`` (``sys.prefix`` is
+on ``nltk.data.path``), with the ``lexnames`` table that Debian does not ship.
+
+Run as ``python -m harness.resources``; it is idempotent and quick when done.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+DEBIAN_WORDNET = Path("/usr/share/wordnet")
+
+# The 45 WordNet 3.0 lexicographer files, numbered from 00 (lexnames(5WN)).
+LEXNAMES = (
+    "adj.all adj.pert adv.all noun.Tops noun.act noun.animal noun.artifact noun.attribute "
+    "noun.body noun.cognition noun.communication noun.event noun.feeling noun.food noun.group "
+    "noun.location noun.motive noun.object noun.person noun.phenomenon noun.plant "
+    "noun.possession noun.process noun.quantity noun.relation noun.shape noun.state "
+    "noun.substance noun.time verb.body verb.change verb.cognition verb.communication "
+    "verb.competition verb.consumption verb.contact verb.creation verb.emotion verb.motion "
+    "verb.perception verb.possession verb.social verb.stative verb.weather adj.ppl"
+).split()
+_CATEGORY = {"noun": 1, "verb": 2, "adj": 3, "adv": 4}
+
+
+def lexnames_text() -> str:
+    """The ``lexnames`` file: number, name and syntactic category, tab separated."""
+    rows = [f"{i:02d}\t{name}\t{_CATEGORY[name.split('.')[0]]}" for i, name in enumerate(LEXNAMES)]
+    return "\n".join(rows) + "\n"
+
+
+def nltk_data_dir() -> Path:
+    """Where this environment's NLTK data lives (on ``nltk.data.path`` by default)."""
+    return Path(sys.prefix) / "nltk_data"
+
+
+def install_wordnet(source: Path = DEBIAN_WORDNET, target_root: Path | None = None) -> Path | None:
+    """Copy Debian's WordNet into NLTK's data folder; returns the folder or None if absent."""
+    target = (target_root or nltk_data_dir()) / "corpora" / "wordnet"
+    if (target / "lexnames").exists() and (target / "data.noun").exists():
+        return target
+    if not (source / "data.noun").exists():
+        return None
+    tmp = target.with_name("wordnet.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    for path in source.iterdir():
+        if path.is_file():
+            shutil.copyfile(path, tmp / path.name)
+    (tmp / "lexnames").write_text(lexnames_text())
+    shutil.rmtree(target, ignore_errors=True)
+    tmp.rename(target)
+    return target
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Install every offline resource; report what is missing without failing."""
+    quiet = "--quiet" in (argv if argv is not None else sys.argv[1:])
+    where = install_wordnet()
+    if where is None:
+        print("note: WordNet not found in /usr/share/wordnet (apt install wordnet-base "
+              "wordnet-sense-index); METEOR will be unavailable", file=sys.stderr)
+    elif not quiet:
+        print(f"WordNet 3.0 for NLTK: {where}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

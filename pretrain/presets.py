@@ -1,0 +1,150 @@
+"""Run configuration sections and the presets ``tiny``, ``small``, ``base``.
+
+A preset is a function returning a :class:`RunConfig` for an architecture;
+``--set section.key=value`` then adjusts it (see :mod:`pretrain.config`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from pretrain.config import field
+from pretrain.errors import ConfigError
+
+Arch = Literal["gpt", "bert"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelConfig:
+    """Transformer sizes; shared by the ``gpt`` and ``bert`` architectures."""
+
+    arch: Arch = field("gpt", "architecture: gpt (causal decoder) or bert (MLM encoder)")
+    n_layer: int = field(4, "number of transformer blocks")
+    n_head: int = field(4, "attention heads per block")
+    n_embd: int = field(128, "model width (must be divisible by n_head)")
+    block_size: int = field(256, "context length in tokens")
+    vocab_size: int = field(4096, "vocabulary size (set from the tokenizer)")
+    dropout: float = field(0.0, "dropout probability")
+    nsp: bool = field(False, "bert only: add a next-sentence-prediction head")
+
+    def __post_init__(self) -> None:
+        for name in ("n_layer", "n_head", "n_embd", "block_size", "vocab_size"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"model.{name} must be at least 1")
+        if self.n_embd % self.n_head:
+            raise ValueError(f"model.n_embd ({self.n_embd}) must be divisible by "
+                             f"model.n_head ({self.n_head})")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError("model.dropout must be in [0, 1)")
+
+
+@dataclass(frozen=True, kw_only=True)
+class TokenizerConfig:
+    """The tokenizer trained on the corpus when none is given."""
+
+    vocab_size: int = field(4096, "vocabulary size to train (BPE for gpt, WordPiece for bert)")
+    min_frequency: int = field(2, "minimum pair frequency for a merge")
+
+    def __post_init__(self) -> None:
+        if self.vocab_size < 64:
+            raise ValueError("tokenizer.vocab_size must be at least 64")
+
+
+@dataclass(frozen=True, kw_only=True)
+class TrainConfig:
+    """Optimisation and bookkeeping."""
+
+    seed: int = field(1337, "random seed for weights, data order and masking")
+    lr: float = field(1e-3, "peak learning rate")
+    min_lr: float = field(1e-4, "final learning rate of the decay")
+    batch_size: int = field(32, "sequences per optimizer step (global, across processes)")
+    micro_batch_size: int = field(32, "sequences per forward pass per process")
+    max_steps: int = field(1000, "optimizer steps")
+    warmup_steps: int = field(50, "linear warmup steps")
+    optimizer: Literal["adamw", "rmsprop", "adagrad"] = field("adamw", "optimizer")
+    schedule: Literal["cosine", "cosine_restarts", "cyclic", "linear", "constant"] = field(
+        "cosine", "learning-rate schedule after warmup")
+    weight_decay: float = field(0.1, "decoupled weight decay (not on norms, biases, embeddings)")
+    beta1: float = field(0.9, "AdamW beta1")
+    beta2: float = field(0.99, "AdamW beta2")
+    grad_clip: float = field(1.0, "clip the global gradient norm to this (0 = off)")
+    precision: Literal["fp32", "bf16"] = field("bf16", "autocast precision")
+    compile: bool = field(False, "wrap the model in torch.compile")
+    log_every: int = field(10, "steps between metrics.jsonl lines")
+    eval_every: int = field(200, "steps between validation passes")
+    eval_batches: int = field(20, "validation batches per pass")
+    ckpt_every: int = field(500, "steps between checkpoints")
+    keep_last: int = field(2, "checkpoints kept besides the best")
+    mlm_prob: float = field(0.15, "bert: fraction of tokens masked")
+
+    def __post_init__(self) -> None:
+        for name in ("batch_size", "micro_batch_size", "max_steps", "log_every",
+                     "eval_every", "ckpt_every"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"train.{name} must be at least 1")
+        if self.lr <= 0:
+            raise ValueError("train.lr must be positive")
+        if not 0.0 < self.mlm_prob < 1.0:
+            raise ValueError("train.mlm_prob must be in (0, 1)")
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunConfig:
+    """Everything that determines a pretraining run."""
+
+    model: ModelConfig = field(ModelConfig(), "model sizes")
+    tokenizer: TokenizerConfig = field(TokenizerConfig(), "tokenizer training")
+    train: TrainConfig = field(TrainConfig(), "optimisation")
+    preset: str = field("tiny", "the preset this config started from")
+    corpus: str = field("shakespeare", "default corpus (a source name or a built corpus directory)")
+
+
+def _tiny(arch: Arch) -> RunConfig:
+    return RunConfig(
+        preset="tiny",
+        corpus="shakespeare",
+        model=ModelConfig(arch=arch, n_layer=4, n_head=4, n_embd=128, block_size=256,
+                          vocab_size=2048),
+        tokenizer=TokenizerConfig(vocab_size=2048),
+        train=TrainConfig(max_steps=600, batch_size=32, micro_batch_size=32, lr=2e-3,
+                          warmup_steps=50, eval_every=200, ckpt_every=300),
+    )
+
+
+def _small(arch: Arch) -> RunConfig:
+    return RunConfig(
+        preset="small",
+        corpus="mix",
+        model=ModelConfig(arch=arch, n_layer=6, n_head=6, n_embd=384, block_size=256,
+                          vocab_size=8192),
+        tokenizer=TokenizerConfig(vocab_size=8192),
+        train=TrainConfig(max_steps=2000, batch_size=32, micro_batch_size=16, lr=1e-3,
+                          warmup_steps=100, eval_every=250, ckpt_every=500),
+    )
+
+
+def _base(arch: Arch) -> RunConfig:
+    return RunConfig(
+        preset="base",
+        corpus="mix",
+        model=ModelConfig(arch=arch, n_layer=12, n_head=12, n_embd=768, block_size=1024,
+                          vocab_size=32768),
+        tokenizer=TokenizerConfig(vocab_size=32768),
+        train=TrainConfig(max_steps=20000, batch_size=256, micro_batch_size=16, lr=6e-4,
+                          min_lr=6e-5, warmup_steps=1000, eval_every=1000, ckpt_every=2000,
+                          weight_decay=0.1, beta2=0.95),
+    )
+
+
+PRESETS = {"tiny": _tiny, "small": _small, "base": _base}
+
+
+def preset(name: str, arch: str = "gpt") -> RunConfig:
+    """The named preset for ``arch``; unknown names are a :class:`ConfigError`."""
+    if name not in PRESETS:
+        raise ConfigError(f"unknown preset {name!r}", hint=f"choose one of {', '.join(PRESETS)}")
+    if arch not in ("gpt", "bert"):
+        raise ConfigError(f"unknown arch {arch!r}", hint="choose gpt or bert")
+    cfg = PRESETS[name](arch)  # type: ignore[arg-type]
+    return replace(cfg, model=replace(cfg.model, arch=arch))

@@ -1,0 +1,63 @@
+"""Typed configs: validation, presets, ``--set`` overrides and round trips."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from pretrain.config import apply_overrides, config_hash, from_dict, parse_sets, to_dict, valid_keys
+from pretrain.errors import ConfigError
+from pretrain.presets import ModelConfig, RunConfig, preset
+
+
+def test_override_coerces_types() -> None:
+    cfg = apply_overrides(preset("tiny", "gpt"), ["model.n_layer=6", "train.lr=3e-3",
+                                                    "train.compile=true", "train.precision=fp32"])
+    assert cfg.model.n_layer == 6
+    assert cfg.train.lr == pytest.approx(3e-3)
+    assert cfg.train.compile is True
+    assert cfg.train.precision == "fp32"
+
+
+def test_unknown_key_lists_close_matches_and_valid_keys() -> None:
+    with pytest.raises(ConfigError) as info:
+        apply_overrides(preset("tiny"), {"model.n_layers": "3"})
+    text = info.value.one_line()
+    assert "did you mean model.n_layer" in text
+    assert "train.seed" in text
+
+
+@pytest.mark.parametrize("item, fragment", [
+    ("model.n_layer=abc", "expected a int"),
+    ("train.precision=fp8", "must be one of fp32, bf16"),
+    ("train.compile=maybe", "expected true or false"),
+    ("model.n_embd=130", "divisible"),
+    ("noequals", "has no '='"),
+])
+def test_bad_values_are_config_errors(item: str, fragment: str) -> None:
+    with pytest.raises(ConfigError, match=fragment):
+        apply_overrides(preset("tiny"), [item])
+
+
+def test_configs_are_frozen_and_validated() -> None:
+    cfg = preset("tiny")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        cfg.model.n_layer = 2  # type: ignore[misc]
+    with pytest.raises(ValueError, match="model.n_layer"):
+        ModelConfig(n_layer=0)
+
+
+def test_round_trip_and_hash_are_stable() -> None:
+    cfg = apply_overrides(preset("small", "bert"), ["model.n_layer=2"])
+    again = from_dict(RunConfig, to_dict(cfg))
+    assert again == cfg
+    assert config_hash(again) == config_hash(cfg)
+    assert config_hash(cfg) != config_hash(preset("small", "bert"))
+
+
+def test_unknown_preset_and_keys() -> None:
+    with pytest.raises(ConfigError, match="unknown preset 'huge'"):
+        preset("huge")
+    assert "model.block_size" in valid_keys(preset("tiny"))
+    assert parse_sets(["a.b=1=2"]) == {"a.b": "1=2"}
