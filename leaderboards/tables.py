@@ -1,0 +1,153 @@
+"""Text views of a leaderboard: terminal table, Markdown, CSV and JSON.
+
+Every view shows, per task, each metric as ``mean [lo, hi]`` (95% bootstrap CI;
+``± sd`` across seeds when there are several), the model's parameters,
+pretraining tokens and estimated FLOPs. ``signatures=True`` adds each metric's
+signature and the library versions (the JSON and CSV views always carry them).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+from leaderboards.board import LOWER_IS_BETTER, Row, TaskBoard
+
+
+def human(n: float | int | None) -> str:
+    """1234567 -> '1.23M'; None -> '-'."""
+    if n is None:
+        return "-"
+    n = float(n)
+    for unit, scale in (("E", 1e18), ("P", 1e15), ("T", 1e12), ("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(n) >= scale:
+            return f"{n / scale:.3g}{unit}"
+    return f"{n:.3g}"
+
+
+def fmt_score(v: float | None) -> str:
+    """Scores to two decimals; large perplexities to four significant digits."""
+    if v is None:
+        return "-"
+    if abs(v) >= 1000:
+        return f"{v:.4g}"
+    return f"{v:.2f}"
+
+
+def fmt_metric(m: dict[str, Any] | None) -> str:
+    """``mean [lo, hi]`` with ``± sd`` when several seeds were run."""
+    if m is None:
+        return "-"
+    text = fmt_score(m["mean"])
+    if m.get("n", 1) > 1:
+        text += f" ±{fmt_score(m['std'])}"
+    if m.get("ci"):
+        text += f" [{fmt_score(m['ci'][0])}, {fmt_score(m['ci'][1])}]"
+    return text
+
+
+def model_label(r: Row) -> str:
+    """The model id, marked when it is a baseline."""
+    return f"{r.model_id} (baseline)" if r.baseline else r.model_id
+
+
+def header(board: TaskBoard) -> list[str]:
+    """Column names of one task's table."""
+    arrows = [f"{m} {'↓' if m in LOWER_IS_BETTER else '↑'}" for m in board.metrics]
+    return ["#", "model", "kind", "mode", "seeds", *arrows, "params", "tokens", "FLOPs"]
+
+
+def cells(board: TaskBoard, i: int, r: Row) -> list[str]:
+    """One row's cells; a not-applicable row carries its reason in the first metric column."""
+    lead = [str(i) if r.status == "ok" else "-", model_label(r), r.kind, r.mode,
+            ",".join(map(str, r.seeds))]
+    if r.status != "ok":
+        label = "not applicable" if r.status == "not_applicable" else r.status
+        scores = [f"{label}: {r.reason}"] + ["-"] * (len(board.metrics) - 1)
+    else:
+        scores = [fmt_metric(r.metrics.get(m)) for m in board.metrics]
+    return [*lead, *scores, human(r.params), human(r.tokens), human(r.flops)]
+
+
+def signature_lines(board: TaskBoard) -> list[str]:
+    """One line per metric signature and the library versions of the newest row."""
+    sigs: dict[str, str] = {}
+    for r in board.rows:
+        for m, v in r.metrics.items():
+            sigs.setdefault(m, v.get("signature", ""))
+    lines = [f"{m}: {s}" for m, s in sigs.items()]
+    versions = next((r.versions for r in board.rows if r.versions), {})
+    if versions:
+        lines.append("versions: " + " ".join(f"{k}={v}" for k, v in sorted(versions.items())))
+    return lines
+
+
+def terminal(boards: dict[str, TaskBoard], *, signatures: bool = False) -> str:
+    """Aligned plain-text tables, one per task."""
+    out = []
+    for name, board in boards.items():
+        out.append(f"== {name} ({board.family}, v{board.version}, data {board.data_hash[:8]}) ==")
+        table = [header(board)] + [cells(board, i, r) for i, r in enumerate(board.rows, 1)]
+        widths = [max(len(row[c]) for row in table) for c in range(len(table[0]))]
+        for row in table:
+            out.append("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+        if signatures:
+            out.extend("  " + line for line in signature_lines(board))
+        out.append("")
+    return "\n".join(out) if out else "(the leaderboard is empty)\n"
+
+
+def markdown(boards: dict[str, TaskBoard], *, signatures: bool = False) -> str:
+    """GitHub-flavoured Markdown tables, one section per task."""
+    out = ["# Leaderboard", ""]
+    for name, board in boards.items():
+        out += [f"## {name}", "",
+                f"{board.family}, version {board.version}, data hash `{board.data_hash}`. "
+                "Scores: mean [95% bootstrap CI], ± sd across seeds.", ""]
+        head = header(board)
+        out.append("| " + " | ".join(head) + " |")
+        out.append("|" + "|".join("---" for _ in head) + "|")
+        for i, r in enumerate(board.rows, 1):
+            out.append("| " + " | ".join(c.replace("|", "\\|") for c in cells(board, i, r)) + " |")
+        if signatures:
+            out += ["", *(f"- `{line}`" for line in signature_lines(board))]
+        out.append("")
+    return "\n".join(out)
+
+
+CSV_FIELDS = ["task", "family", "task_version", "data_hash", "rank", "model", "model_hash",
+              "kind", "baseline", "mode", "status", "reason", "seeds", "metric", "mean", "std",
+              "ci_lo", "ci_hi", "params", "tokens", "flops", "signature"]
+
+
+def to_csv(boards: dict[str, TaskBoard]) -> str:
+    """Long-format CSV: one line per (task, model, metric); not-applicable rows once."""
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=CSV_FIELDS, lineterminator="\n")
+    w.writeheader()
+    for name, board in boards.items():
+        for i, r in enumerate(board.rows, 1):
+            base = {"task": name, "family": board.family, "task_version": board.version,
+                    "data_hash": board.data_hash, "rank": i if r.status == "ok" else "",
+                    "model": r.model_id, "model_hash": r.model_hash, "kind": r.kind,
+                    "baseline": int(r.baseline), "mode": r.mode, "status": r.status,
+                    "reason": r.reason or "", "seeds": " ".join(map(str, r.seeds)),
+                    "params": r.params or "", "tokens": r.tokens or "", "flops": r.flops or ""}
+            if not r.metrics:
+                w.writerow(base)
+            for m, v in r.metrics.items():
+                ci = v.get("ci") or ["", ""]
+                w.writerow({**base, "metric": m, "mean": repr(v["mean"]), "std": repr(v["std"]),
+                            "ci_lo": ci[0], "ci_hi": ci[1], "signature": v.get("signature", "")})
+    return buf.getvalue()
+
+
+def to_json(boards: dict[str, TaskBoard]) -> str:
+    """Everything, as JSON: per task its metrics and ranked rows."""
+    doc = {name: {"family": b.family, "version": b.version, "data_hash": b.data_hash,
+                  "metrics": b.metrics, "primary": b.primary,
+                  "rows": [r.to_dict() for r in b.rows]}
+           for name, b in boards.items()}
+    return json.dumps({"tasks": doc}, indent=2, sort_keys=True, default=str) + "\n"

@@ -1,0 +1,59 @@
+"""One entry point for every leaderboard view: ``show(db, task=..., fmt=...)``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pretrain.errors import HarnessError
+
+FORMATS = ("terminal", "markdown", "csv", "json", "html")
+
+
+def render(db: str | Path, *, task: str | None = None, fmt: str = "terminal",
+           signatures: bool = False) -> str:
+    """The leaderboard in a store (optionally one task) in one of :data:`FORMATS`."""
+    from leaderboards import board, html, tables
+    from leaderboards.store import open_store
+
+    if fmt not in FORMATS:
+        raise HarnessError(f"unknown format {fmt!r}", hint=f"choose one of {', '.join(FORMATS)}")
+    with open_store(db, create=False) as store:
+        if task is not None and task not in store.tasks():
+            raise HarnessError(f"no results for task {task!r} in {store.path}",
+                               hint=f"tasks with results: {', '.join(store.tasks()) or 'none'}")
+        results, models = store.results(task), store.models()
+    boards = board.aggregate(results, models)
+    if fmt == "html":
+        return html.render_html(boards, models)
+    if fmt == "markdown":
+        return tables.markdown(boards, signatures=signatures)
+    if fmt == "csv":
+        return tables.to_csv(boards)
+    if fmt == "json":
+        return tables.to_json(boards)
+    return tables.terminal(boards, signatures=signatures)
+
+
+def write_view(text: str, out: str | Path) -> Path:
+    """Write a rendered view atomically."""
+    import os
+    import tempfile
+
+    path = Path(out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+    return path
+
+
+def compare(db: str | Path, a: str, b: str, *, task: str | None = None,
+            n_boot: int = 10000, seed: int = 0) -> list:
+    """Paired bootstrap comparisons of two models in a store (see :mod:`leaderboards.compare`)."""
+    from leaderboards.compare import compare as _compare
+    from leaderboards.store import open_store
+
+    with open_store(db, create=False) as store:
+        results = store.results(task)
+    return _compare(results, a, b, task=task, n_boot=n_boot, seed=seed)
