@@ -77,6 +77,10 @@ class TrainConfig:
     ckpt_every: int = field(500, "steps between checkpoints")
     keep_last: int = field(2, "checkpoints kept besides the best")
     mlm_prob: float = field(0.15, "bert: fraction of tokens masked")
+    cycle_steps: int = field(200, "period in steps of cosine_restarts and cyclic schedules")
+    distill_alpha: float = field(0.5, "with --teacher: weight of the hard loss (1 - alpha on KL)")
+    distill_temperature: float = field(2.0, "with --teacher: softmax temperature of the KL term")
+    tensorboard: bool = field(False, "also write TensorBoard event files (needs tensorboard)")
 
     def __post_init__(self) -> None:
         for name in ("batch_size", "micro_batch_size", "max_steps", "log_every",
@@ -87,6 +91,21 @@ class TrainConfig:
             raise ValueError("train.lr must be positive")
         if not 0.0 < self.mlm_prob < 1.0:
             raise ValueError("train.mlm_prob must be in (0, 1)")
+        if self.min_lr < 0:
+            raise ValueError("train.min_lr must be non-negative")
+        if self.warmup_steps < 0 or self.eval_batches < 1 or self.keep_last < 1:
+            raise ValueError("train.warmup_steps must be >= 0, train.eval_batches and "
+                             "train.keep_last >= 1")
+        if self.batch_size % self.micro_batch_size and self.micro_batch_size < self.batch_size:
+            raise ValueError(f"train.batch_size ({self.batch_size}) must be a multiple of "
+                             f"train.micro_batch_size ({self.micro_batch_size})")
+        if not 0.0 <= self.distill_alpha <= 1.0 or self.distill_temperature <= 0:
+            raise ValueError("train.distill_alpha must be in [0, 1] and "
+                             "train.distill_temperature positive")
+        if self.cycle_steps < 1:
+            raise ValueError("train.cycle_steps must be at least 1")
+        if self.grad_clip < 0:
+            raise ValueError("train.grad_clip must be non-negative")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -1,0 +1,120 @@
+"""Training objectives: causal LM, masked LM (15%, 80/10/10), next-sentence, distillation.
+
+Randomness (which tokens are masked, which sentence pairs are swapped) is drawn
+outside the modules from an explicit ``torch.Generator`` owned by the trainer,
+so that the objective modules are pure functions of their inputs (good for
+``torch.compile``) and the generator's state can be checkpointed for an exact
+resume.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+IGNORE = -100
+
+
+def mask_tokens(idx: torch.Tensor, *, vocab_size: int, mask_id: int, special_ids: list[int],
+                prob: float, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """BERT masking: pick ``prob`` of the non-special tokens; of those 80% -> [MASK],
+    10% -> a random non-special token, 10% unchanged. Returns (inputs, targets)."""
+    special = torch.zeros_like(idx, dtype=torch.bool)
+    for s in special_ids:
+        special |= idx == s
+    u = torch.rand(idx.shape, generator=generator)
+    picked = (u < prob) & ~special
+    targets = torch.where(picked, idx, torch.full_like(idx, IGNORE))
+    action = torch.rand(idx.shape, generator=generator)
+    n_special = max(special_ids) + 1 if special_ids else 0
+    random_tok = torch.randint(n_special, vocab_size, idx.shape, generator=generator)
+    inputs = torch.where(picked & (action < 0.8), torch.full_like(idx, mask_id), idx)
+    inputs = torch.where(picked & (action >= 0.8) & (action < 0.9), random_tok, inputs)
+    return inputs, targets
+
+
+def nsp_pairs(windows: torch.Tensor, *, cls_id: int, sep_id: int, generator: torch.Generator
+              ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Sentence pairs ``[CLS] A [SEP] B [SEP]`` cut from stream windows (B, T).
+
+    Half the rows keep their own continuation as B (label 0, "is next"); the
+    other half take B from another row (label 1). Returns (ids, token_type_ids,
+    labels), ids of the same shape as ``windows``.
+    """
+    b, t = windows.shape
+    n_a = (t - 3) // 2
+    n_b = t - 3 - n_a
+    first = windows[:, :n_a]
+    second = windows[:, n_a:n_a + n_b]
+    labels = (torch.rand(b, generator=generator) < 0.5).long()
+    shift = torch.randint(1, max(b, 2), (1,), generator=generator).item() if b > 1 else 0
+    other = second.roll(int(shift), dims=0)
+    second = torch.where(labels[:, None].bool(), other, second)
+    col = torch.full((b, 1), cls_id, dtype=windows.dtype)
+    sep = torch.full((b, 1), sep_id, dtype=windows.dtype)
+    ids = torch.cat([col, first, sep, second, sep], dim=1)  # (B, T)
+    types = torch.cat([torch.zeros(b, n_a + 2, dtype=torch.long),
+                       torch.ones(b, n_b + 1, dtype=torch.long)], dim=1)
+    return ids, types, labels
+
+
+def distill_loss(student: torch.Tensor, teacher: torch.Tensor, hard: torch.Tensor, *,
+                 alpha: float, temperature: float) -> torch.Tensor:
+    """alpha * hard + (1 - alpha) * T^2 * KL(teacher_T || student_T) (Hinton et al. 2015)."""
+    t = temperature
+    kl = F.kl_div(F.log_softmax(student.float() / t, dim=-1),
+                  F.log_softmax(teacher.float() / t, dim=-1),
+                  reduction="batchmean", log_target=True)
+    return alpha * hard + (1.0 - alpha) * (t * t) * kl
+
+
+class Objective(nn.Module):
+    """Wraps a model so one ``forward`` returns the training loss (what DDP wraps).
+
+    ``forward(inputs, targets, token_type_ids=None, nsp_labels=None)`` returns
+    ``(loss, hard_loss)``: the optimised loss and the plain LM/MLM cross-entropy.
+    The teacher, if any, is held outside the module tree so that DDP and the
+    optimizer never see its parameters.
+    """
+
+    def __init__(self, model: nn.Module, *, teacher: nn.Module | None = None,
+                 alpha: float = 0.5, temperature: float = 2.0) -> None:
+        super().__init__()
+        self.model = model
+        self._teacher = [teacher] if teacher is not None else []
+        self.alpha = alpha
+        self.temperature = temperature
+
+    def _logits(self, model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor,
+                token_type_ids: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Logits at predicted positions (N, V), and the hidden states for the NSP head."""
+        if model.config.arch == "gpt":
+            h, _ = model.hidden(inputs)
+            return model.logits(h).flatten(0, 1), None
+        h = model.hidden(inputs, token_type_ids=token_type_ids)
+        # The MLM head runs only where a token is predicted (~15%): most of its cost saved.
+        keep = targets.flatten() != IGNORE
+        return model.mlm_logits(h.flatten(0, 1)[keep]), h
+
+    def forward(self, inputs: torch.Tensor, targets: torch.Tensor,
+                token_type_ids: torch.Tensor | None = None,
+                nsp_labels: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        logits, h = self._logits(self.model, inputs, targets, token_type_ids)
+        flat = targets.flatten()
+        if self.model.config.arch == "bert":
+            flat = flat[flat != IGNORE]
+        hard = F.cross_entropy(logits.float(), flat, ignore_index=IGNORE)
+        loss = hard
+        if self._teacher:
+            teacher = self._teacher[0]
+            with torch.no_grad():
+                t_logits, _ = self._logits(teacher, inputs, targets, token_type_ids)
+            if self.model.config.arch == "gpt":
+                keep = flat != IGNORE
+                logits, t_logits = logits[keep], t_logits[keep]
+            loss = distill_loss(logits, t_logits, hard, alpha=self.alpha,
+                                temperature=self.temperature)
+        if nsp_labels is not None:
+            loss = loss + F.cross_entropy(self.model.nsp_logits(h).float(), nsp_labels)
+        return loss, hard.detach()
