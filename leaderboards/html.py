@@ -33,6 +33,10 @@ code{font-size:.9em;background:#f3f5f9;padding:0 .2em}svg text{font:11px sans-se
 .curves{display:flex;flex-wrap:wrap;gap:1em}
 """
 
+# Runs first: any script error marks <html data-js-error> (the browser test reads it).
+SENTINEL = ("window.addEventListener('error',function(ev){document.documentElement"
+            ".setAttribute('data-js-error',String(ev.message));});")
+
 SCRIPT = """
 (function(){
   function val(td){var v=td.getAttribute('data-v');return v===null?td.textContent.trim():v;}
@@ -73,7 +77,7 @@ def render_html(boards: dict[str, TaskBoard], models: dict[str, dict[str, Any]] 
     n_models = len({r.model_hash for b in boards.values() for r in b.rows})
     parts = [f"<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>{e(title)}</title>",
              "<meta name=viewport content='width=device-width,initial-scale=1'>",
-             f"<style>{CSS}</style></head><body>",
+             f"<style>{CSS}</style><script>{SENTINEL}</script></head><body>",
              f"<h1>{e(title)}</h1><p class=meta>{len(boards)} tasks, {n_models} models "
              f"(baselines included); generated {now}. Scores are means over fine-tuning seeds "
              "with 95% bootstrap confidence intervals; click a column to sort.</p>"]

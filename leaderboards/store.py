@@ -125,9 +125,17 @@ class Store:
             cur.execute("INSERT OR REPLACE INTO results VALUES "
                         "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", row)
             if model.get("info") is not None:
-                cur.execute("INSERT OR REPLACE INTO models VALUES (?,?,?,?)",
-                            (model["content_hash"], model["id"],
-                             json.dumps(model["info"], sort_keys=True), time.time()))
+                self._merge_model(cur, model["content_hash"], model["id"], model["info"])
+
+    @staticmethod
+    def _merge_model(cur: sqlite3.Cursor, model_hash: str, model_id: str,
+                     info: dict[str, Any]) -> None:
+        """Merge a model description: known values are never erased by a row that lacks them."""
+        old = cur.execute("SELECT info FROM models WHERE model_hash = ?", (model_hash,)).fetchone()
+        merged = json.loads(old[0]) if old else {}
+        merged.update({k: v for k, v in info.items() if v is not None})
+        cur.execute("INSERT OR REPLACE INTO models VALUES (?,?,?,?)",
+                    (model_hash, model_id, json.dumps(merged, sort_keys=True), time.time()))
 
     def results(self, task: str | None = None) -> list[dict[str, Any]]:
         """Every stored result document (optionally of one task), oldest first."""
