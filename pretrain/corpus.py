@@ -1,0 +1,268 @@
+"""Build a corpus: read a source, clean it, split it, train a tokenizer, write shards, report.
+
+Layout of a built corpus directory (docs/INTERNAL_API.md, section A)::
+
+    train.jsonl, val.jsonl   one cleaned document a line: {"id", "text", "source", "lang"?}
+    report.json              the quality report (pretrain.report.format_report renders it)
+    tokenizer.json           a byte-level BPE trained on train.jsonl
+    shards/<sha16>/          token shards for that tokenizer (pretrain.shards)
+
+The build streams: documents go from the source through the cleaning steps
+straight into the split files, so memory holds the deduplication indexes and
+counters, not the text. Everything is written into a temporary sibling that is
+renamed into place at the end, so an interrupted build leaves nothing behind.
+The validation split is chosen by a hash of each document's id, so it does not
+depend on document order or on which other documents survived cleaning.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import shutil
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from pretrain.clean import CleanConfig, build_steps, run_pipeline
+from pretrain.errors import HarnessError
+from pretrain.report import CorpusStats
+
+FORMAT = 1
+DEFAULT_VOCAB = 4096
+# Sources whose documents are short by nature get gentler length rules.
+SOURCE_DEFAULTS: dict[str, dict[str, Any]] = {
+    "fortunes": {"min_words": 5, "min_stop_words": 1},
+    "debian-descriptions": {"min_words": 20, "min_stop_words": 1},
+    "pydocs": {"min_alpha_words": 0.6},
+    "mix": {"min_words": 5, "min_stop_words": 1, "min_alpha_words": 0.6},
+}
+
+
+def default_clean(source: str) -> CleanConfig:
+    """The cleaning config a named source gets when none is given."""
+    return CleanConfig(**SOURCE_DEFAULTS.get(source, {}))
+
+
+def is_val(doc_id: str, val_fraction: float) -> bool:
+    """Whether a document belongs to the validation split (sha256 of its id)."""
+    h = int.from_bytes(hashlib.sha256(doc_id.encode("utf-8")).digest()[:8], "big")
+    return h / 2**64 < val_fraction
+
+
+def build_corpus(source: str, out: str | Path, *, clean: CleanConfig | None = None,
+                 val_fraction: float = 0.05, arch: str = "gpt", vocab_size: int = DEFAULT_VOCAB,
+                 decontaminate: Sequence[str] = (), text_field: str = "text",
+                 max_docs: int | None = None) -> Path:
+    """Build a cleaned, split, tokenized corpus from ``source`` into ``out``; returns ``out``.
+
+    ``decontaminate`` names task test sets or files of test texts whose 13-gram
+    overlap removes documents. Raises :class:`HarnessError` when the source is
+    unknown or missing, or nothing survives cleaning.
+    """
+    from pretrain.contamination import load_test_texts
+    from pretrain.sources import ReadStats, open_source
+
+    if not 0.0 < val_fraction < 1.0:
+        raise HarnessError(f"val_fraction {val_fraction} must be between 0 and 1")
+    out = Path(out).expanduser()
+    _check_out(out)
+    started = time.time()
+    stats = ReadStats()
+    name, docs = open_source(source, stats, text_field)
+    cfg = clean or default_clean(source)
+    tests = [t for spec in decontaminate for t in load_test_texts(spec)]
+    steps = build_steps(cfg, tests)
+    tmp = out.with_name(f".{out.name}.tmp{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        splits = _write_splits(tmp, run_pipeline(_limited(docs, max_docs), steps), val_fraction)
+        _check_nonempty(source, steps, splits)
+        report = _report(source, out, stats, steps, splits, cfg, decontaminate)
+        report["tokenizer"] = _tokenize(tmp, arch, vocab_size, splits)
+        for split, n in report["tokenizer"]["tokens"].items():
+            report["splits"][split]["tokens"] = n
+        report["seconds"] = round(time.time() - started, 2)
+        (tmp / "report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False))
+        _replace_dir(tmp, out)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return out
+
+
+def _limited(docs: Iterator[dict], max_docs: int | None) -> Iterator[dict]:
+    for i, doc in enumerate(docs):
+        if max_docs is not None and i >= max_docs:
+            return
+        yield doc
+
+
+def _check_out(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise HarnessError(f"--out {out} is a file", hint="give a folder for the corpus")
+    if out.is_dir() and any(out.iterdir()) and not (out / "report.json").exists():
+        raise HarnessError(f"--out {out} exists and is not a corpus folder",
+                           hint="choose a new or empty folder")
+
+
+def _write_splits(folder: Path, docs: Iterator[dict],
+                  val_fraction: float) -> dict[str, CorpusStats]:
+    """Stream documents into train.jsonl / val.jsonl, measuring each split and the whole
+    (key ``"all"``: the only one with word counts and diversity)."""
+    from tqdm.auto import tqdm
+
+    quiet = os.environ.get("HARNESS_QUIET") == "1" or os.environ.get("RANK", "0") != "0"
+    splits = {"train": CorpusStats(full=False), "val": CorpusStats(full=False),
+              "all": CorpusStats()}
+    with open(folder / "train.jsonl", "w", encoding="utf-8") as ftrain, \
+            open(folder / "val.jsonl", "w", encoding="utf-8") as fval:
+        for doc in tqdm(docs, desc="cleaning", unit="doc", disable=quiet, dynamic_ncols=True):
+            split = "val" if is_val(doc["id"], val_fraction) else "train"
+            row = {k: doc[k] for k in ("id", "text", "source", "lang") if k in doc}
+            (fval if split == "val" else ftrain).write(json.dumps(row, ensure_ascii=False) + "\n")
+            splits[split].add(doc["text"])
+            splits["all"].add(doc["text"])
+    if splits["val"].docs == 0 and splits["train"].docs > 1:
+        _move_last_to_val(folder, splits)
+    return splits
+
+
+def _move_last_to_val(folder: Path, splits: dict[str, CorpusStats]) -> None:
+    """A tiny corpus whose hash split left val empty: the last train document moves to val."""
+    lines = (folder / "train.jsonl").read_text(encoding="utf-8").splitlines(keepends=True)
+    (folder / "train.jsonl").write_text("".join(lines[:-1]), encoding="utf-8")
+    (folder / "val.jsonl").write_text(lines[-1], encoding="utf-8")
+    train = CorpusStats(full=False)
+    for line in lines[:-1]:
+        train.add(json.loads(line)["text"])
+    splits["train"] = train
+    splits["val"] = CorpusStats(full=False)
+    splits["val"].add(json.loads(lines[-1])["text"])
+
+
+def _check_nonempty(source: str, steps: list, splits: dict[str, CorpusStats]) -> None:
+    total = splits["all"].docs
+    if total >= 2:
+        return
+    if not steps or steps[0].docs_in == 0:
+        raise HarnessError(f"source {source!r} has no documents",
+                           hint="check the path or the source is installed (harness data list)")
+    removed = ", ".join(f"{s.name} {s.docs_in - s.docs_out}" for s in steps if s.docs_in > s.docs_out)
+    raise HarnessError(
+        f"cleaning left {total} of {steps[0].docs_in} documents of {source!r} "
+        f"(removed by: {removed or 'none'})",
+        hint="a corpus needs at least 2 documents; relax or switch off steps, e.g. --no-quality")
+
+
+def _report(source: str, out: Path, stats, steps: list, splits: dict[str, CorpusStats],
+            cfg: CleanConfig, decontaminate: Sequence[str]) -> dict[str, Any]:
+    summaries = [s.summary() for s in steps]
+    by = {s["step"]: s for s in summaries}
+    total = splits["all"]
+    report: dict[str, Any] = {
+        "format": FORMAT, "source": source, "out": str(out),
+        "clean_config": dataclasses.asdict(cfg),
+        "read": {**stats.to_dict(), "documents": summaries[0]["docs_in"]},
+        "steps": summaries,
+        "rates": {
+            "exact_duplicate": _rate(by.get("exact_dedup")),
+            "near_duplicate": _rate(by.get("near_dedup")),
+            "paragraphs_removed": by.get("paragraph_dedup", {}).get("paragraphs_removed", 0)},
+        "quality_failures": by.get("quality", {}).get("failed_rule", {}),
+        "language_mix": by.get("langid", {}).get("mix", {}),
+        "splits": {k: _sizes(splits[k]) for k in ("train", "val")},
+        "output": total.summary(),
+    }
+    if "decontaminate" in by:
+        report["contamination"] = {**by["decontaminate"], "against": list(decontaminate)}
+    # The invariant the report promises: each step's output is the next one's input.
+    assert all(a["docs_out"] == b["docs_in"] for a, b in zip(summaries, summaries[1:]))
+    assert summaries[-1]["docs_out"] == total.docs
+    return report
+
+
+def _sizes(stats: CorpusStats) -> dict[str, Any]:
+    s = stats.summary()
+    return {k: s[k] for k in ("documents", "chars", "bytes", "words", "doc_words")}
+
+
+def _rate(step: dict | None) -> float:
+    return step["docs_removed"] / step["docs_in"] if step and step["docs_in"] else 0.0
+
+
+def _tokenize(folder: Path, arch: str, vocab_size: int,
+              splits: dict[str, CorpusStats]) -> dict[str, Any]:
+    """Train the default tokenizer on train.jsonl and write its shards."""
+    from pretrain.shards import write_shards
+    from pretrain.tokenizer import save_tokenizer, tokenizer_sha, train_tokenizer
+
+    tok = train_tokenizer((d["text"] for d in iter_documents(folder, "train")), arch, vocab_size)
+    save_tokenizer(tok, folder / "tokenizer.json")
+    shard_dir = write_shards(folder, tok, arch)
+    meta = json.loads((shard_dir / "meta.json").read_text())
+    chars = splits["all"].chars
+    tokens = sum(meta["n_tokens"].values())
+    return {"kind": "byte-level BPE" if arch == "gpt" else "WordPiece", "arch": arch,
+            "vocab_size": tok.get_vocab_size(), "sha": tokenizer_sha(tok),
+            "tokens": meta["n_tokens"], "chars_per_token": chars / max(tokens, 1),
+            "shards": f"shards/{shard_dir.name}"}
+
+
+def _replace_dir(tmp: Path, out: Path) -> None:
+    """Move the finished build into place; a stale corpus there is replaced."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.exists():
+        old = out.with_name(f".{out.name}.old{os.getpid()}")
+        os.replace(out, old)
+        os.replace(tmp, out)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(tmp, out)
+
+
+def iter_documents(corpus_dir: str | Path, split: str) -> Iterator[dict]:
+    """The documents of one split (``train`` or ``val``) of a built corpus, in file order."""
+    path = Path(corpus_dir) / f"{split}.jsonl"
+    if split not in ("train", "val"):
+        raise HarnessError(f"unknown split {split!r}", hint="use train or val")
+    if not path.is_file():
+        raise HarnessError(f"no {split}.jsonl in {corpus_dir}",
+                           hint="build the corpus first: harness data build SOURCE --out DIR")
+    with open(path, encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, 1):
+            if line.strip():
+                try:
+                    yield json.loads(line)
+                except json.JSONDecodeError:
+                    raise HarnessError(f"{path}:{lineno} is not valid JSON",
+                                       hint="the corpus is corrupt; rebuild it") from None
+
+
+def is_corpus_dir(path: Path) -> bool:
+    """True for a folder that holds a built corpus."""
+    return (path / "train.jsonl").is_file() and (path / "val.jsonl").is_file()
+
+
+def ensure_corpus(name_or_dir: str | Path, cache_root: str | Path) -> Path:
+    """A built corpus: ``name_or_dir`` itself if it is one, else ``cache_root/<name>``, built once.
+
+    A cached build is reused when its report says it was complete and of this
+    format, so a second call costs a few file checks.
+    """
+    path = Path(name_or_dir).expanduser()
+    if path.is_dir() and is_corpus_dir(path):
+        return path
+    safe = str(name_or_dir).replace("/", "_").replace(":", "_").strip("._") or "corpus"
+    target = Path(cache_root) / safe
+    report = target / "report.json"
+    if is_corpus_dir(target) and report.is_file():
+        try:
+            if json.loads(report.read_text()).get("format") == FORMAT:
+                return target
+        except json.JSONDecodeError:
+            pass
+    return build_corpus(str(name_or_dir), target)

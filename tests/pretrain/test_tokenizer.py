@@ -1,0 +1,66 @@
+"""Tokenizer training, round trips, special tokens, save/load."""
+
+from __future__ import annotations
+
+import pytest
+
+from pretrain.errors import HarnessError
+from pretrain.tokenizer import (
+    load_tokenizer,
+    save_tokenizer,
+    special_ids,
+    tokenizer_arch,
+    tokenizer_sha,
+    train_tokenizer,
+)
+
+TEXTS = [
+    "The quick brown fox jumps over the lazy dog.",
+    "To be, or not to be, that is the question: whether 'tis nobler in the mind.",
+    "Now is the winter of our discontent made glorious summer by this sun of York.",
+    "Python's tokenizers split text into pieces; numbers like 3.14159 survive!",
+] * 20
+
+
+def test_gpt_bpe_round_trips_any_text_and_has_eos_at_zero():
+    tok = train_tokenizer(TEXTS, "gpt", vocab_size=300)
+    assert special_ids(tok) == {"eos": 0, "pad": 0}
+    assert tok.get_vocab_size() <= 300
+    for text in ["Hello,  world!\n\tTabs and  spaces ", "Grüße, 東京 🙂 naïve café"]:
+        ids = tok.encode(text).ids
+        assert 0 not in ids  # no special added when encoding plain text
+        assert tok.decode(ids) == text
+    assert tokenizer_arch(tok) == "gpt"
+
+
+def test_bert_wordpiece_specials_and_post_processor():
+    tok = train_tokenizer(TEXTS, "bert", vocab_size=200)
+    ids = special_ids(tok)
+    assert ids == {"pad": 0, "unk": 1, "cls": 2, "sep": 3, "mask": 4}
+    enc = tok.encode("the question", "the dog")
+    assert enc.ids[0] == 2 and enc.ids.count(3) == 2
+    assert enc.type_ids[-1] == 1 and enc.type_ids[0] == 0
+    assert tok.decode(tok.encode("The Quick Fox").ids) == "the quick fox"  # lowercased
+    assert tokenizer_arch(tok) == "bert"
+
+
+def test_save_load_and_sha_are_stable(tmp_path):
+    tok = train_tokenizer(TEXTS, "gpt", vocab_size=280)
+    path = save_tokenizer(tok, tmp_path / "tokenizer.json")
+    again = load_tokenizer(tmp_path)
+    assert tokenizer_sha(again) == tokenizer_sha(tok) and len(tokenizer_sha(tok)) == 16
+    assert again.encode("the lazy dog").ids == tok.encode("the lazy dog").ids
+    path.write_text("{not json")
+    with pytest.raises(HarnessError, match="cannot read tokenizer"):
+        load_tokenizer(path)
+    with pytest.raises(HarnessError, match="no tokenizer"):
+        load_tokenizer(tmp_path / "missing")
+
+
+def test_bad_arguments_are_user_errors():
+    with pytest.raises(HarnessError, match="unknown arch"):
+        train_tokenizer(TEXTS, "t5", vocab_size=300)
+    with pytest.raises(HarnessError, match="too small"):
+        train_tokenizer(TEXTS, "gpt", vocab_size=100)
+    with pytest.raises(HarnessError, match="empty corpus"):
+        train_tokenizer([], "gpt", vocab_size=300)
