@@ -5,6 +5,10 @@ WordNet 3.0 for NLTK's METEOR comes from Debian's ``wordnet-base`` (files in
 files are copied into ``<venv>/nltk_data/corpora/wordnet`` (``sys.prefix`` is
 on ``nltk.data.path``), with the ``lexnames`` table that Debian does not ship.
 
+Debian's Translation lists (package descriptions in en/de/fr, DATA.md) are
+fetched once by ``pretrain.debian.ensure_lists`` into ``data_home()/apt``;
+until the data package provides that function, that step is skipped.
+
 Run as ``python -m harness.resources``; it is idempotent and quick when done.
 """
 
@@ -59,9 +63,27 @@ def install_wordnet(source: Path = DEBIAN_WORDNET, target_root: Path | None = No
     return target
 
 
+def fetch_debian_lists(quiet: bool) -> None:
+    """Fetch apt's Translation lists once (pretrain.debian); a failure is only a note."""
+    try:
+        from pretrain.debian import ensure_lists
+        from pretrain.sources import data_home
+    except ImportError:
+        return  # the data package does not provide them yet
+    try:
+        where = ensure_lists(data_home() / "apt")
+    except Exception as exc:  # no apt, no network: the tasks needing them report unavailable
+        print(f"note: Debian translation lists not fetched ({exc}); the Debian tasks are "
+              "unavailable", file=sys.stderr)
+        return
+    if not quiet:
+        print(f"Debian translation lists: {where}")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Install every offline resource; report what is missing without failing."""
     quiet = "--quiet" in (argv if argv is not None else sys.argv[1:])
+    fetch_debian_lists(quiet)
     where = install_wordnet()
     if where is None:
         print("note: WordNet not found in /usr/share/wordnet (apt install wordnet-base "

@@ -1,0 +1,367 @@
+"""The metric base class, its score and signature, and the one registry.
+
+A metric is a small class (sacrebleu style): options named as in the reference
+library, validated at construction; ``compute`` over the whole corpus returns a
+:class:`Score` with a sacrebleu-like :class:`Signature`. Every metric reduces
+each example to a row of *sufficient statistics* and computes the corpus score
+from a set of rows, so a bootstrap resample recomputes the corpus metric
+exactly (BLEU from summed n-gram counts, F1 from the resampled labels) without
+re-tokenising anything.
+
+The registry is filled lazily on first lookup: the built-in modules, then the
+entry-point group ``harness.metrics`` (``name = "pkg.module:MetricClass"``).
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from pretrain.errors import HarnessError
+
+ENTRY_POINT_GROUP = "harness.metrics"
+# Modules holding the built-in metrics; imported on the first registry lookup.
+BUILTIN_MODULES = (
+    "harness.metrics.lm",
+    "harness.metrics.classification",
+    "harness.metrics.qa",
+    "harness.metrics.mt",
+    "harness.metrics.rouge",
+    "harness.metrics.diversity",
+)
+
+
+@dataclass(frozen=True)
+class Signature:
+    """Every option that changes a metric's number, with library versions.
+
+    Formatted like sacrebleu's: ``name|key:value|key:value|version:x``.
+    """
+
+    name: str
+    fields: tuple[tuple[str, str], ...] = ()
+
+    def format(self) -> str:
+        """The one-line signature string."""
+        return "|".join([self.name, *(f"{k}:{v}" for k, v in self.fields)])
+
+    def __str__(self) -> str:
+        return self.format()
+
+
+@dataclass(frozen=True, kw_only=True)
+class Score:
+    """A corpus-level score: the number, how it was made, and its 95% CI."""
+
+    name: str
+    score: float
+    signature: str
+    details: dict[str, Any] = field(default_factory=dict)
+    ci: tuple[float, float] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (``harness score`` prints it)."""
+        return {
+            "name": self.name,
+            "score": self.score,
+            "ci": list(self.ci) if self.ci is not None else None,
+            "signature": self.signature,
+            "details": self.details,
+        }
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """What a metric's ``_evaluate`` returns: the full score and per-example stats."""
+
+    score: float
+    details: dict[str, Any]
+    stats: np.ndarray  # (n_examples, k): one row of sufficient statistics per example
+
+
+class Metric:
+    """Base class: subclasses set ``name``, ``defaults`` and implement the hooks.
+
+    Hooks: ``_evaluate(predictions, references) -> Evaluation`` and either
+    ``_score_from_sum(total) -> float`` (metrics whose corpus score depends only
+    on the summed statistics: BLEU, chrF, TER, means, LM metrics) or
+    ``_score_from_stats(rows) -> float`` (the corpus score of a subset of rows).
+    ``per_example`` is the corpus score of each single row.
+    """
+
+    name: ClassVar[str] = ""
+    # option name -> default value; the names are the reference library's.
+    defaults: ClassVar[dict[str, Any]] = {}
+    higher_is_better: ClassVar[bool] = True
+    # False for the language-modelling metrics, whose inputs are dicts.
+    text_inputs: ClassVar[bool] = True
+    references_required: ClassVar[bool] = True
+
+    def __init__(self, **options: Any) -> None:
+        unknown = sorted(set(options) - set(self.defaults))
+        if unknown:
+            known = ", ".join(sorted(self.defaults)) or "none"
+            raise HarnessError(
+                f"metric {self.name!r} takes no option {unknown[0]!r}",
+                hint=f"its options are: {known}",
+            )
+        self.options: dict[str, Any] = {**self.defaults, **options}
+        self._check_options()
+
+    # ----- hooks -----------------------------------------------------------
+    def _check_options(self) -> None:
+        """Validate option values; raise HarnessError naming the option."""
+
+    def _evaluate(self, predictions: list[Any], references: list[list[str]] | None) -> Evaluation:
+        raise NotImplementedError
+
+    def _score_from_stats(self, stats: np.ndarray) -> float:
+        return self._score_from_sum(stats.sum(axis=0))
+
+    def _score_from_sum(self, total: np.ndarray) -> float:
+        raise NotImplementedError
+
+    def signature(self) -> Signature:
+        """The signature of this metric with its current options."""
+        raise NotImplementedError
+
+    # ----- public API ------------------------------------------------------
+    def compute(
+        self,
+        predictions: Sequence[Any],
+        references: Sequence[Sequence[str]] | None = None,
+        *,
+        ci: bool = True,
+        n_bootstrap: int = 1000,
+        seed: int = 0,
+    ) -> Score:
+        """Score a corpus; ``references[i]`` is the list of references of ``predictions[i]``.
+
+        With ``ci`` (the default), ``Score.ci`` is the 95% percentile bootstrap
+        interval over examples (``n_bootstrap`` resamples, seeded), the corpus
+        metric being recomputed on every resample.
+        """
+        preds, refs = self.validate(predictions, references)
+        ev = self._evaluate(preds, refs)
+        interval = None
+        if ci and n_bootstrap > 0:
+            from harness.metrics.bootstrap import resample_scores
+
+            scores = resample_scores(self, ev.stats, n_bootstrap, seed)
+            interval = percentile_interval(scores)
+        return Score(name=self.name, score=float(ev.score), signature=self.signature().format(),
+                     details=ev.details, ci=interval)
+
+    def per_example(
+        self, predictions: Sequence[Any], references: Sequence[Sequence[str]] | None = None
+    ) -> list[float]:
+        """Sentence-level scores on the same scale as the corpus score."""
+        preds, refs = self.validate(predictions, references)
+        stats = self._evaluate(preds, refs).stats
+        return [float(self._score_from_stats(stats[i : i + 1])) for i in range(len(stats))]
+
+    def stats(
+        self, predictions: Sequence[Any], references: Sequence[Sequence[str]] | None = None
+    ) -> np.ndarray:
+        """Per-example sufficient statistics (validated), for the bootstrap."""
+        preds, refs = self.validate(predictions, references)
+        return self._evaluate(preds, refs).stats
+
+    def validate(
+        self, predictions: Sequence[Any], references: Sequence[Sequence[str]] | None
+    ) -> tuple[list[Any], list[list[str]] | None]:
+        """Check shapes and types; raise HarnessError naming the first problem."""
+        if isinstance(predictions, (str, bytes)) or not isinstance(predictions, Sequence):
+            raise HarnessError(f"{self.name}: predictions must be a list, got "
+                               f"{type(predictions).__name__}")
+        preds = list(predictions)
+        if not preds:
+            raise HarnessError(f"{self.name}: no predictions to score (empty list)",
+                               hint="pass at least one prediction")
+        if self.text_inputs:
+            for i, p in enumerate(preds):
+                if not isinstance(p, str):
+                    raise HarnessError(f"{self.name}: predictions[{i}] is a "
+                                       f"{type(p).__name__}, not a string")
+        if references is None:
+            if self.references_required:
+                raise HarnessError(f"{self.name}: references are required",
+                                   hint="pass one list of reference strings per prediction")
+            return preds, None
+        return preds, self._validate_references(preds, references)
+
+    def _validate_references(self, preds: list[Any], references: Any) -> list[list[str]]:
+        if isinstance(references, (str, bytes)) or not isinstance(references, Sequence):
+            raise HarnessError(f"{self.name}: references must be a list of lists of strings")
+        refs = list(references)
+        if len(refs) != len(preds):
+            raise HarnessError(
+                f"{self.name}: {len(preds)} predictions but {len(refs)} reference lists",
+                hint="give exactly one list of references per prediction",
+            )
+        out = []
+        for i, r in enumerate(refs):
+            if isinstance(r, str) or not isinstance(r, Sequence):
+                raise HarnessError(
+                    f"{self.name}: references[{i}] is a {type(r).__name__}, not a list of strings",
+                    hint="references are one list per prediction, e.g. [['the ref']]",
+                )
+            if not r:
+                raise HarnessError(f"{self.name}: references[{i}] is an empty list",
+                                   hint="every prediction needs at least one reference")
+            for x in r:
+                if not isinstance(x, str):
+                    raise HarnessError(f"{self.name}: a reference of example {i} is a "
+                                       f"{type(x).__name__}, not a string")
+            out.append(list(r))
+        return out
+
+    @classmethod
+    def parse_options(cls, pairs: dict[str, str]) -> dict[str, Any]:
+        """Convert ``k=v`` strings (from the CLI) to the types of the defaults."""
+        out = {}
+        for key, raw in pairs.items():
+            if key not in cls.defaults:
+                known = ", ".join(sorted(cls.defaults)) or "none"
+                raise HarnessError(f"metric {cls.name!r} takes no option {key!r}",
+                                   hint=f"its options are: {known}")
+            out[key] = coerce(raw, cls.defaults[key], key)
+        return out
+
+
+def coerce(raw: str, default: Any, key: str) -> Any:
+    """Parse one option string by the type of its default (None: int, float, bool or str)."""
+    lowered = raw.strip().lower()
+    if isinstance(default, bool) or (default is None and lowered in ("true", "false")):
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off"):
+            return False
+        raise HarnessError(f"option {key}={raw!r} is not a boolean", hint="use true or false")
+    if lowered in ("none", "null") and default is None:
+        return None
+    kinds: tuple[Callable[[str], Any], ...]
+    if isinstance(default, int):
+        kinds = (int,)
+    elif isinstance(default, float):
+        kinds = (float,)
+    elif default is None:
+        kinds = (int, float, str)
+    else:
+        return raw
+    for kind in kinds:
+        try:
+            return kind(raw)
+        except ValueError:
+            continue
+    raise HarnessError(f"option {key}={raw!r} is not a {kinds[0].__name__}")
+
+
+def percentile_interval(scores: np.ndarray, level: float = 0.95) -> tuple[float, float] | None:
+    """The percentile bootstrap interval; None when no finite resample exists."""
+    finite = scores[np.isfinite(scores)]
+    if finite.size == 0:
+        return None
+    tail = (1.0 - level) / 2.0 * 100.0
+    lo, hi = np.percentile(finite, [tail, 100.0 - tail])
+    return (float(lo), float(hi))
+
+
+class MeanMetric(Metric):
+    """A metric whose corpus score is the mean of per-example scores.
+
+    Stats rows are ``[score, 1, extra...]``; ``_example_scores`` returns them.
+    """
+
+    def _example_rows(self, predictions: list[Any], references: Any) -> np.ndarray:
+        raise NotImplementedError
+
+    def _evaluate(self, predictions: list[Any], references: Any) -> Evaluation:
+        rows = self._example_rows(predictions, references)
+        total = rows.sum(axis=0)
+        return Evaluation(score=self._score_from_sum(total), details=self._details(total),
+                          stats=rows)
+
+    def _score_from_sum(self, total: np.ndarray) -> float:
+        return float(total[0] / total[1]) if total[1] else math.nan
+
+    def _details(self, total: np.ndarray) -> dict[str, Any]:
+        return {"n": int(total[1])}
+
+
+# ----- the registry -----------------------------------------------------------
+_REGISTRY: dict[str, type[Metric]] = {}
+_LOADED = False
+
+
+def register_metric(cls: type[Metric]) -> type[Metric]:
+    """Class decorator: add a Metric subclass under its ``name``; duplicates are a ValueError."""
+    _add(cls.name, cls)
+    return cls
+
+
+def _add(name: str, cls: Any) -> None:
+    if not (isinstance(cls, type) and issubclass(cls, Metric)):
+        raise ValueError(f"metric {name!r}: {cls!r} is not a harness.metrics.Metric subclass")
+    if not name:
+        raise ValueError(f"{cls.__name__} has no metric name")
+    if name in _REGISTRY and _REGISTRY[name] is not cls:
+        raise ValueError(f"metric {name!r} is registered twice "
+                         f"({_REGISTRY[name].__module__} and {cls.__module__})")
+    _REGISTRY[name] = cls
+
+
+def _load_registry() -> dict[str, type[Metric]]:
+    global _LOADED
+    if _LOADED:
+        return _REGISTRY
+    import importlib
+    from importlib.metadata import entry_points
+
+    for module in BUILTIN_MODULES:
+        importlib.import_module(module)
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            cls = ep.load()
+        except Exception as exc:  # a broken plugin must not hide the others
+            raise HarnessError(f"metric plugin {ep.name!r} ({ep.value}) failed to load: {exc}",
+                               hint="fix or uninstall that package") from exc
+        _add(ep.name, cls)
+    _LOADED = True
+    return _REGISTRY
+
+
+def list_metrics() -> list[str]:
+    """Names of every registered metric (built-ins and plugins), sorted."""
+    return sorted(_load_registry())
+
+
+def get_metric_class(name: str) -> type[Metric]:
+    """The class registered under ``name``; unknown names list the known ones."""
+    registry = _load_registry()
+    if name not in registry:
+        close = difflib.get_close_matches(name, list(registry), n=3, cutoff=0.5)
+        near = f"did you mean {' or '.join(close)}? " if close else ""
+        raise HarnessError(f"unknown metric {name!r}",
+                           hint=f"{near}known metrics: {', '.join(sorted(registry))}")
+    return registry[name]
+
+
+def load_metric(name: str, **options: Any) -> Metric:
+    """A metric by name with options named as in its reference library."""
+    return get_metric_class(name)(**options)
+
+
+def library_version(dist: str) -> str:
+    """Installed version of a distribution, for signatures."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(dist)
+    except PackageNotFoundError:
+        return "unknown"

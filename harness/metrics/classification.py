@@ -1,0 +1,124 @@
+"""Classification metrics through scikit-learn: accuracy, macro F1, micro F1.
+
+Predictions are label strings; ``references[i]`` holds exactly one gold label.
+Labels are mapped to integers once (stats rows are ``[gold, predicted]``), so
+a bootstrap resample calls scikit-learn on the resampled labels: F1 is
+recomputed with the class balance of each resample, not averaged.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from harness.metrics.base import Evaluation, Metric, Signature, library_version, register_metric
+from pretrain.errors import HarnessError
+
+
+class _Classification(Metric):
+    """Shared label handling; subclasses set ``average`` (None for accuracy)."""
+
+    defaults: dict[str, Any] = {"zero_division": 0.0}
+    average: str | None = None
+
+    def _check_options(self) -> None:
+        zd = self.options["zero_division"]
+        if not (zd in (0.0, 1.0) or (isinstance(zd, float) and np.isnan(zd))):
+            raise HarnessError(f"{self.name}: zero_division must be 0.0, 1.0 or nan, got {zd!r}")
+
+    def _evaluate(self, predictions: list[str], references: list[list[str]]) -> Evaluation:
+        for i, refs in enumerate(references):
+            if len(refs) != 1:
+                raise HarnessError(f"{self.name}: example {i} has {len(refs)} gold labels",
+                                   hint="classification takes exactly one reference label each")
+        gold = [r[0] for r in references]
+        self._labels = sorted(set(gold) | set(predictions))
+        index = {label: k for k, label in enumerate(self._labels)}
+        stats = np.array([[index[g], index[p]] for g, p in zip(gold, predictions)], dtype=np.int64)
+        score = self._sklearn_score(stats)
+        return Evaluation(score=score, details=self._details(stats), stats=stats)
+
+    def _sklearn_score(self, stats: np.ndarray) -> float:
+        from sklearn.metrics import accuracy_score, f1_score
+
+        y_true, y_pred = stats[:, 0], stats[:, 1]
+        if self.average is None:
+            return 100.0 * float(accuracy_score(y_true, y_pred))
+        return 100.0 * float(f1_score(y_true, y_pred, average=self.average,
+                                      zero_division=self.options["zero_division"]))
+
+    def _score_from_stats(self, stats: np.ndarray) -> float:
+        """The same number as scikit-learn from a confusion matrix (1000x faster).
+
+        scikit-learn's per-label F1 is 2tp / (2tp + fp + fn) = 2tp / (true + predicted)
+        over the labels present in either column; micro F1 of single-label data
+        is the accuracy. The tests pin this against ``f1_score`` on resamples.
+        """
+        y_true, y_pred = stats[:, 0], stats[:, 1]
+        if self.average in (None, "micro"):
+            return 100.0 * float(np.mean(y_true == y_pred))
+        n = int(stats.max()) + 1
+        cm = np.bincount(y_true * n + y_pred, minlength=n * n).reshape(n, n)
+        tp = np.diag(cm).astype(np.float64)
+        both = cm.sum(axis=0) + cm.sum(axis=1)
+        present = both > 0
+        return 100.0 * float(np.mean(2.0 * tp[present] / both[present]))
+
+    def _details(self, stats: np.ndarray) -> dict[str, Any]:
+        from sklearn.metrics import precision_recall_fscore_support
+
+        y_true, y_pred = stats[:, 0], stats[:, 1]
+        zd = self.options["zero_division"]
+        details: dict[str, Any] = {"n": int(len(stats)), "n_labels": len(self._labels)}
+        if self.average is not None:
+            p, r, f, _ = precision_recall_fscore_support(y_true, y_pred, average=self.average,
+                                                         zero_division=zd)
+            details.update(precision=100.0 * float(p), recall=100.0 * float(r))
+        p, r, f, s = precision_recall_fscore_support(
+            y_true, y_pred, labels=list(range(len(self._labels))), average=None, zero_division=zd)
+        details["per_label"] = {
+            label: {"precision": 100.0 * float(p[k]), "recall": 100.0 * float(r[k]),
+                    "f1": 100.0 * float(f[k]), "support": int(s[k])}
+            for k, label in enumerate(self._labels)
+        }
+        return details
+
+    def per_example(self, predictions: Any, references: Any = None) -> list[float]:
+        """100 for a correct label, 0 otherwise (a one-example F1 is the same)."""
+        stats = self.stats(predictions, references)
+        return [100.0 if g == p else 0.0 for g, p in stats.tolist()]
+
+    def signature(self) -> Signature:
+        fields = [("average", self.average or "none")]
+        if self.average is not None:
+            fields.append(("zero_division", str(self.options["zero_division"])))
+        fields.append(("sklearn", library_version("scikit-learn")))
+        return Signature(self.name, tuple(fields))
+
+
+@register_metric
+class Accuracy(_Classification):
+    """Share of exact label matches (``sklearn.metrics.accuracy_score``), 0-100."""
+
+    name = "accuracy"
+    defaults: dict[str, Any] = {}
+
+    def _check_options(self) -> None:
+        self.options["zero_division"] = 0.0
+
+
+@register_metric
+class MacroF1(_Classification):
+    """Unweighted mean of per-label F1 (``f1_score(average='macro')``), 0-100."""
+
+    name = "macro_f1"
+    average = "macro"
+
+
+@register_metric
+class MicroF1(_Classification):
+    """F1 of pooled counts (``f1_score(average='micro')``), 0-100."""
+
+    name = "micro_f1"
+    average = "micro"

@@ -1,0 +1,86 @@
+"""distinct-1 and distinct-2 (Li et al., 2016, "A Diversity-Promoting Objective").
+
+distinct-n = number of distinct n-grams over the number of n-grams, both
+counted over all responses of the corpus pooled (so it is a corpus metric,
+not a mean of per-response ratios), times 100. Responses are split on
+whitespace (``lowercase`` folds case first). References are not used.
+The details also give the ratio over all tokens (Li et al.'s wording
+"scaled by the total number of generated tokens"), which differs for n > 1.
+A bootstrap resample recounts the distinct n-grams of the resampled
+responses through a sparse response x n-gram incidence matrix.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from harness.metrics.base import Evaluation, Metric, Signature, register_metric
+
+
+def ngrams(tokens: list[str], n: int) -> list[tuple[str, ...]]:
+    """The n-grams of a token list, in order."""
+    return [tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
+
+
+class _Distinct(Metric):
+    """Stats rows are ``[response index, n-gram count, token count]``."""
+
+    defaults: dict[str, Any] = {"lowercase": False}
+    references_required = False
+    order = 1
+
+    def _evaluate(self, predictions: list[str], references: Any) -> Evaluation:
+        from scipy.sparse import csr_matrix
+
+        ids: dict[tuple[str, ...], int] = {}
+        rows, cols, stats = [], [], []
+        for i, text in enumerate(predictions):
+            tokens = (text.lower() if self.options["lowercase"] else text).split()
+            grams = ngrams(tokens, self.order)
+            uniq = {ids.setdefault(g, len(ids)) for g in grams}
+            rows.extend([i] * len(uniq))
+            cols.extend(uniq)
+            stats.append([i, len(grams), len(tokens)])
+        self._incidence = csr_matrix((np.ones(len(rows), dtype=np.int32), (rows, cols)),
+                                     shape=(len(predictions), max(len(ids), 1)))
+        arr = np.array(stats, dtype=np.int64)
+        total = arr[:, 1].sum()
+        details = {"n_distinct": len(ids), "n_ngrams": int(total),
+                   "n_tokens": int(arr[:, 2].sum()),
+                   "per_token": 100.0 * len(ids) / arr[:, 2].sum() if arr[:, 2].sum() else None}
+        return Evaluation(score=self._ratio(len(ids), int(total)), details=details, stats=arr)
+
+    @staticmethod
+    def _ratio(distinct: int, total: int) -> float:
+        return 100.0 * distinct / total if total else math.nan
+
+    def _score_from_stats(self, stats: np.ndarray) -> float:
+        # Distinct n-grams of the resample: columns hit by any selected response.
+        chosen = np.zeros(self._incidence.shape[0], dtype=np.int32)
+        chosen[np.unique(stats[:, 0])] = 1
+        distinct = int(np.count_nonzero(self._incidence.T @ chosen))
+        return self._ratio(distinct, int(stats[:, 1].sum()))
+
+    def signature(self) -> Signature:
+        return Signature(self.name, (("n", str(self.order)), ("tok", "whitespace"),
+                                     ("case", "lc" if self.options["lowercase"] else "mixed"),
+                                     ("pool", "corpus")))
+
+
+@register_metric
+class Distinct1(_Distinct):
+    """Distinct unigrams over all unigrams of all responses, 0-100."""
+
+    name = "distinct_1"
+    order = 1
+
+
+@register_metric
+class Distinct2(_Distinct):
+    """Distinct bigrams over all bigrams of all responses, 0-100."""
+
+    name = "distinct_2"
+    order = 2

@@ -1,0 +1,116 @@
+"""The metrics API: registry, options, input validation, scores and CIs."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from harness.metrics import Metric, list_metrics, load_metric, register_metric
+from harness.metrics.base import coerce
+from pretrain.errors import HarnessError
+
+SPEC_NAMES = {
+    "perplexity", "bits_per_byte", "cross_entropy", "token_accuracy", "accuracy", "macro_f1",
+    "micro_f1", "exact_match", "token_f1", "bleu", "chrf", "ter", "rouge1", "rouge2", "rougeL",
+    "rougeLsum", "distinct_1", "distinct_2",
+}
+
+HYPS = ["the cat sat on the mat", "a quick brown fox", "hello there world"]
+REFS = [["the cat sat on a mat"], ["the quick brown fox jumps"], ["hello world"]]
+
+
+def test_registry_lists_the_spec_metrics() -> None:
+    assert SPEC_NAMES <= set(list_metrics())
+
+
+def test_unknown_metric_lists_known_and_close_matches() -> None:
+    with pytest.raises(HarnessError) as err:
+        load_metric("bleuu")
+    msg = str(err.value)
+    assert "unknown metric 'bleuu'" in msg
+    assert "did you mean bleu" in msg
+    assert "rougeLsum" in msg  # the known ones are listed
+
+
+def test_unknown_option_names_the_options() -> None:
+    with pytest.raises(HarnessError, match="takes no option 'stemmer'.*use_stemmer"):
+        load_metric("rouge1", stemmer=True)
+
+
+def test_bad_option_value_is_a_harness_error() -> None:
+    with pytest.raises(HarnessError, match="bleu: bad option"):
+        load_metric("bleu", tokenize="no-such-tokenizer")
+
+
+@pytest.mark.parametrize("name", ["bleu", "rouge1", "exact_match", "accuracy"])
+def test_bad_inputs(name: str) -> None:
+    m = load_metric(name)
+    with pytest.raises(HarnessError, match="2 predictions but 1 reference"):
+        m.compute(["a", "b"], [["a"]])
+    with pytest.raises(HarnessError, match="empty list"):
+        m.compute([], [])
+    with pytest.raises(HarnessError, match=r"predictions\[1\] is a int"):
+        m.compute(["a", 3], [["a"], ["b"]])
+    with pytest.raises(HarnessError, match=r"references\[0\] is a str"):
+        m.compute(["a"], ["a"])
+    with pytest.raises(HarnessError, match="not a string"):
+        m.compute(["a"], [[None]])
+
+
+def test_score_has_signature_details_and_ci() -> None:
+    s = load_metric("bleu").compute(HYPS, REFS)
+    assert s.signature.startswith("bleu|nrefs:1|case:mixed|eff:no|tok:13a|smooth:exp|version:")
+    assert s.ci is not None and s.ci[0] <= s.score <= s.ci[1]
+    assert set(s.details) >= {"counts", "totals", "bp", "sys_len", "ref_len"}
+    again = load_metric("bleu").compute(HYPS, REFS)
+    assert again.ci == s.ci  # seeded
+    assert load_metric("bleu").compute(HYPS, REFS, ci=False).ci is None
+
+
+def test_per_example_equals_sentence_scores() -> None:
+    import sacrebleu
+
+    per = load_metric("bleu").per_example(HYPS, REFS)
+    ref = [sacrebleu.metrics.BLEU().sentence_score(h, r).score for h, r in zip(HYPS, REFS)]
+    assert per == pytest.approx(ref, abs=1e-9)
+
+
+def test_variable_number_of_references_matches_sacrebleu_streams() -> None:
+    import sacrebleu
+
+    refs = [["the cat sat on a mat", "a cat was on the mat"], ["the quick brown fox jumps"],
+            ["hello world", "hi world"]]
+    s = load_metric("bleu").compute(HYPS, refs, ci=False)
+    streams = [[r[0] for r in refs], [refs[0][1], None, refs[2][1]]]
+    assert s.score == pytest.approx(sacrebleu.metrics.BLEU().corpus_score(HYPS, streams).score,
+                                    abs=1e-9)
+    assert "nrefs:var" in s.signature
+
+
+def test_coerce_option_strings() -> None:
+    assert coerce("true", False, "k") is True
+    assert coerce("2", 0, "k") == 2
+    assert coerce("0.5", 1.0, "k") == 0.5
+    assert coerce("intl", "13a", "k") == "intl"
+    assert coerce("none", None, "k") is None
+    assert coerce("3", None, "k") == 3
+    with pytest.raises(HarnessError):
+        coerce("maybe", True, "k")
+
+
+def test_register_metric_rejects_duplicates_and_non_metrics() -> None:
+    class Bleu2(Metric):
+        name = "bleu"
+
+    with pytest.raises(ValueError, match="registered twice"):
+        register_metric(Bleu2)
+    with pytest.raises(ValueError, match="not a harness.metrics.Metric"):
+        from harness.metrics.base import _add
+
+        _add("thing", object)
+
+
+def test_empty_hypothesis_scores_zero_not_nan() -> None:
+    s = load_metric("bleu").compute([""], [["a reference"]])
+    assert s.score == 0.0 and not math.isnan(s.score)
