@@ -1,0 +1,63 @@
+"""``harness eval``: fine-tune or prompt models on tasks, score them, record the leaderboard."""
+
+from __future__ import annotations
+
+import click
+
+
+def _seeds(text: str) -> list[int]:
+    """'0,1,2' -> [0, 1, 2]; anything else is a usage error."""
+    try:
+        return [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise click.BadParameter(f"{text!r} is not a comma-separated list of integers",
+                                 param_hint="--seeds") from None
+
+
+@click.command("eval")
+@click.option("--model", "models", multiple=True, required=True, metavar="CKPT",
+              help="A checkpoint or run directory, or hf:PATH (repeatable).")
+@click.option("--tasks", default="all", show_default=True, metavar="NAMES|all",
+              help="Comma-separated task names, or all (every task available here).")
+@click.option("--mode", type=click.Choice(["finetune", "zeroshot"]), default="finetune",
+              show_default=True, help="Fine-tune each model per task, or prompt it as is.")
+@click.option("--limit", type=int, default=None, help="Score only the first N test examples.")
+@click.option("--seeds", default="0", show_default=True, help="Fine-tuning seeds, e.g. 0,1,2.")
+@click.option("--out", default="results", show_default=True, type=click.Path(file_okay=False),
+              help="Results folder: OUT/<model>/<task>/seed-<k>.json.")
+@click.option("--db", default=None, metavar="URL",
+              help="Leaderboard store URL [default: OUT/harness.sqlite].")
+@click.option("--include", multiple=True, type=click.Path(exists=True, file_okay=False),
+              help="A folder of YAML tasks to add to the registry (repeatable).")
+@click.option("--no-baselines", is_flag=True, help="Do not add the tasks' baseline rows.")
+@click.option("--batch-size", default=16, show_default=True, type=int,
+              help="Evaluation batch size (speed only; results do not depend on it).")
+@click.option("--bootstrap", "n_bootstrap", default=1000, show_default=True, type=int,
+              help="Bootstrap resamples for the 95% CIs (0 = no CIs).")
+@click.option("--rescore", is_flag=True, help="Recompute metrics from saved predictions only.")
+@click.option("--signatures", is_flag=True, help="Print metric signatures and versions too.")
+def eval_cmd(models: tuple[str, ...], tasks: str, mode: str, limit: int | None, seeds: str,
+             out: str, db: str | None, include: tuple[str, ...], no_baselines: bool,
+             batch_size: int, n_bootstrap: int, rescore: bool, signatures: bool) -> None:
+    """Evaluate models on tasks and print the leaderboard of those tasks.
+
+    Finished work is found by model content hash, task version and data hash,
+    seed and config, and reused; an interrupted run resumes where it stopped.
+
+    \b
+    Examples:
+      harness eval --model runs/gpt --tasks bbc-news --limit 200
+      harness eval --model runs/gpt --model runs/bert --tasks all --seeds 0,1,2
+      harness eval --model hf:path/to/minilm --tasks bbc-news,faq-qa --out results
+      harness eval --model runs/gpt --tasks shakespeare-dialogue --mode zeroshot
+    """
+    from harness.evaluate import evaluate
+    from leaderboards.views import render
+
+    results = evaluate(list(models), tasks, mode=mode, seeds=_seeds(seeds), limit=limit, out=out,
+                       db=db, baselines=not no_baselines, batch_size=batch_size,
+                       n_bootstrap=n_bootstrap, rescore=rescore, include=include)
+    db_url = db or f"{out}/harness.sqlite"
+    for task in sorted({r.task for r in results}):
+        click.echo(render(db_url, task=task, signatures=signatures).rstrip() + "\n")
+    click.echo(f"{len(results)} results in {out}/; leaderboard store {db_url}")

@@ -1,0 +1,75 @@
+"""``harness leaderboard show|compare``: read the store, print or write a view."""
+
+from __future__ import annotations
+
+import click
+
+FORMATS = ["terminal", "markdown", "csv", "json", "html"]
+
+
+@click.group()
+def leaderboard() -> None:
+    """Show and compare leaderboards."""
+
+
+@leaderboard.command("show")
+@click.option("--db", default="results/harness.sqlite", show_default=True, metavar="URL",
+              help="Leaderboard store (a path or sqlite:///URL).")
+@click.option("--task", default=None, help="Only this task.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="terminal",
+              show_default=True, help="Output format.")
+@click.option("--out", default=None, type=click.Path(dir_okay=False),
+              help="Write to this file instead of printing.")
+@click.option("--signatures", is_flag=True, help="Add metric signatures and library versions.")
+def show(db: str, task: str | None, fmt: str, out: str | None, signatures: bool) -> None:
+    """Print the leaderboard (or write it as Markdown, CSV, JSON or a self-contained HTML page).
+
+    \b
+    Examples:
+      harness leaderboard show --db results/harness.sqlite
+      harness leaderboard show --task bbc-news --signatures
+      harness leaderboard show --format html --out leaderboard.html
+      harness leaderboard show --format csv --out leaderboard.csv
+    """
+    from leaderboards.views import render, write_view
+
+    text = render(db, task=task, fmt=fmt, signatures=signatures)
+    if out is None and fmt == "html":
+        out = "leaderboard.html"
+    if out is None:
+        click.echo(text.rstrip())
+    else:
+        click.echo(f"wrote {write_view(text, out)}")
+
+
+@leaderboard.command("compare")
+@click.argument("model_a")
+@click.argument("model_b")
+@click.option("--db", default="results/harness.sqlite", show_default=True, metavar="URL",
+              help="Leaderboard store.")
+@click.option("--task", default=None, help="Only this task.")
+@click.option("--bootstrap", "n_boot", default=10000, show_default=True, type=int,
+              help="Paired bootstrap resamples.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def compare(model_a: str, model_b: str, db: str, task: str | None, n_boot: int,
+            as_json: bool) -> None:
+    """Paired bootstrap of two models on the per-example scores of their shared tasks.
+
+    MODEL_A and MODEL_B are model ids as the leaderboard shows them (or a
+    prefix of their content hash).
+
+    \b
+    Examples:
+      harness leaderboard compare gpt-tiny bert-tiny
+      harness leaderboard compare gpt-small gpt-tiny --task bbc-news --json
+    """
+    import json
+
+    from leaderboards.compare import render
+    from leaderboards.views import compare as run_compare
+
+    comps = run_compare(db, model_a, model_b, task=task, n_boot=n_boot)
+    if as_json:
+        click.echo(json.dumps([c.to_dict() for c in comps], indent=2))
+    else:
+        click.echo(render(comps).rstrip())

@@ -1,0 +1,287 @@
+"""The evaluator: models x tasks x seeds, in three stages that are kept apart.
+
+``infer``  runs the model through the tasks runner (fine-tuning or zero-shot) and
+           saves every prediction (``predictions.jsonl``, plus a ``.infer.json``
+           sidecar holding the key and the runner's info);
+``score``  computes each metric with its 95% bootstrap CI and per-example scores
+           from the saved predictions only;
+``record`` writes ``seed-<k>.json`` (SPEC §5) and upserts the row in the store.
+
+Work is keyed by the model's content hash, the task's version and data hash,
+the seed and the evaluation config, so a rerun reuses finished results, an
+interrupted run resumes at the first unfinished (model, task, seed), and a
+change of metrics re-scores without re-running a model. A model that cannot do
+a task gets a ``not_applicable`` row with the reason.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import sys
+import time
+import types
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.adapters import ModelRef, baseline_ref, describe_model
+from harness.results import (
+    Result,
+    library_versions,
+    predictions_path,
+    read_json,
+    read_predictions,
+    result_path,
+    stable_hash,
+    write_json,
+    write_predictions,
+    write_result,
+)
+from pretrain.errors import HarnessError
+
+MODES = ("finetune", "zeroshot")
+
+
+@dataclass(frozen=True, kw_only=True)
+class EvalConfig:
+    """Everything about an evaluation that changes its numbers (batch size does not)."""
+
+    mode: str = "finetune"
+    limit: int | None = None
+    n_bootstrap: int = 1000
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise HarnessError(f"unknown mode {self.mode!r}", hint="choose finetune or zeroshot")
+        if self.limit is not None and self.limit < 1:
+            raise HarnessError(f"--limit must be at least 1, got {self.limit}")
+        if self.n_bootstrap < 0:
+            raise HarnessError("n_bootstrap must be >= 0")
+
+
+@dataclass(frozen=True)
+class Job:
+    """One unit of work: a model (or baseline) on a task with a seed."""
+
+    model: ModelRef
+    task: Any
+    seed: int
+    mode: str                 # the mode recorded ("-" for baselines, "lm" for LM tasks)
+    baseline: Any = None      # the baseline callable for baseline jobs
+
+    def config(self, cfg: EvalConfig) -> dict[str, Any]:
+        """The config that keys this job's results (no seed: that is keyed on its own)."""
+        ft = dataclasses.asdict(self.task.finetune) if self.mode == "finetune" else None
+        return {"mode": self.mode, "limit": cfg.limit, "n_bootstrap": cfg.n_bootstrap,
+                "finetune": ft}
+
+    def keys(self, cfg: EvalConfig) -> tuple[str, str, str]:
+        """(config hash, infer key, score key)."""
+        conf = self.config(cfg)
+        chash = stable_hash(conf)
+        ident = [self.model.content_hash, self.task.name, str(self.task.version),
+                 self.task.data_hash(), self.seed, chash]
+        infer = stable_hash(["infer", *ident])
+        metrics = [[m.name, m.options] for m in self.task.metrics]
+        return chash, infer, stable_hash(["score", infer, metrics])
+
+
+def evaluate(models: Sequence[str | Path], tasks: str | Sequence[str] = "all", *,
+             mode: str = "finetune", seeds: Sequence[int] = (0,), limit: int | None = None,
+             out: str | Path = "results", db: str | None = None, baselines: bool = True,
+             batch_size: int = 16, n_bootstrap: int = 1000, rescore: bool = False,
+             include: Sequence[str | Path] = ()) -> list[Result]:
+    """Evaluate every model on every task with every seed; return one Result per job.
+
+    ``models``: checkpoint/run directories or ``hf:PATH``; ``tasks``: names or
+    ``"all"`` (every task available here); ``db``: store URL (default
+    ``OUT/harness.sqlite``). ``rescore`` recomputes metrics from the saved
+    predictions without running any model. ``batch_size`` only changes speed.
+    """
+    from leaderboards.store import open_store
+
+    cfg = EvalConfig(mode=mode, limit=limit, n_bootstrap=n_bootstrap)
+    out = Path(out)
+    task_objs = resolve_tasks(tasks, include)
+    refs = [describe_model(m) for m in models]
+    seeds = sorted(set(int(s) for s in seeds)) or [0]
+    jobs = plan(refs, task_objs, cfg, seeds, baselines)
+    results = []
+    from harness.progress import bar
+
+    with open_store(db or out / "harness.sqlite") as store:
+        for job in bar(jobs, desc="eval", unit="job"):
+            results.append(run_job(job, cfg, out, store, batch_size=batch_size, rescore=rescore))
+    return results
+
+
+def resolve_tasks(tasks: str | Sequence[str], include: Sequence[str | Path] = ()) -> list[Any]:
+    """Task objects for names or ``all``; every problem is reported at once."""
+    from tasks import get_task, list_tasks
+    from tasks import include as include_dir
+
+    for folder in include:
+        include_dir(folder)
+    names = [tasks] if isinstance(tasks, str) else list(tasks)
+    names = [n.strip() for part in names for n in str(part).split(",") if n.strip()]
+    if names == ["all"]:
+        objs = [get_task(n) for n in list_tasks()]
+        return [t for t in objs if t.available()[0]]
+    if not names:
+        raise HarnessError("no tasks given", hint="pass --tasks NAME[,NAME...] or --tasks all")
+    objs, problems = [], []
+    for name in names:
+        try:
+            task = get_task(name)
+        except HarnessError as exc:
+            problems.append(exc.one_line())
+            continue
+        ok, why = task.available()
+        if not ok:
+            problems.append(f"task {name!r} is not available here: {why}")
+        objs.append(task)
+    if problems:
+        raise HarnessError("; ".join(problems), hint="see `harness tasks list`")
+    return objs
+
+
+def plan(refs: list[ModelRef], task_objs: list[Any], cfg: EvalConfig, seeds: list[int],
+         baselines: bool) -> list[Job]:
+    """The jobs in order: per task, each baseline once, then each model and seed."""
+    jobs = []
+    for task in task_objs:
+        # Zero-shot and intrinsic LM scoring are deterministic: one seed says it all.
+        task_seeds = seeds if cfg.mode == "finetune" and task.family != "lm" else seeds[:1]
+        mode = "lm" if task.family == "lm" else cfg.mode
+        if baselines:
+            for name, fn in sorted(task.baselines().items()):
+                jobs.append(Job(baseline_ref(task.name, name), task, 0, "-", fn))
+        for ref in refs:
+            jobs.extend(Job(ref, task, s, mode) for s in task_seeds)
+    return jobs
+
+
+def run_job(job: Job, cfg: EvalConfig, out: Path, store: Any, *, batch_size: int = 16,
+            rescore: bool = False) -> Result:
+    """Reuse, re-score or run one job, then record it."""
+    chash, infer_key, score_key = job.keys(cfg)
+    mode_dir = job.mode if job.mode in MODES else "finetune"
+    rpath = result_path(out, job.model.id, job.task.name, job.seed, mode_dir)
+    ppath = predictions_path(out, job.model.id, job.task.name, job.seed, mode_dir)
+    sidecar = rpath.with_suffix(".infer.json")
+    if not rescore and rpath.is_file():
+        old = read_json(rpath)
+        if old.get("key") == infer_key and old.get("score_key") == score_key and (
+                old.get("status") != "ok" or ppath.is_file()):
+            store.put(old, path=str(rpath))  # idempotent: the row exists even in a new store
+            return Result(old, rpath)
+    t0 = time.perf_counter()
+    meta = read_json(sidecar) if sidecar.is_file() and ppath.is_file() else {}
+    if meta.get("key") != infer_key:
+        meta = infer(job, cfg, ppath, sidecar, infer_key, batch_size=batch_size, workdir=rpath.parent
+                     / f".work-seed-{job.seed}")
+    doc = base_document(job, cfg, chash, infer_key, score_key, meta)
+    if meta["status"] == "ok":
+        rows = read_predictions(ppath)
+        t1 = time.perf_counter()
+        doc["metrics"], scored = score(job.task, rows, cfg.n_bootstrap)
+        write_predictions(ppath, scored)
+        doc["timings"]["score_s"] = time.perf_counter() - t1
+        doc["predictions"] = ppath.name
+        doc["n_examples"] = len(rows)
+    doc["timings"]["wall_s"] = time.perf_counter() - t0
+    result = write_result(rpath, doc)
+    store.put(result.data, path=str(rpath))
+    return result
+
+
+def infer(job: Job, cfg: EvalConfig, ppath: Path, sidecar: Path, key: str, *,
+          batch_size: int, workdir: Path) -> dict[str, Any]:
+    """Stage 1: predictions for every test example, saved before anything is scored."""
+    from tasks.runner import NotApplicable
+
+    t0 = time.perf_counter()
+    meta: dict[str, Any] = {"key": key, "status": "ok", "reason": None}
+    try:
+        if job.baseline is not None:
+            rows, info = run_baseline(job, cfg.limit), {"baseline": job.model.spec}
+        else:
+            from tasks.runner import predict
+
+            preds = predict(job.model.spec, job.task, mode=cfg.mode, seed=job.seed,
+                            limit=cfg.limit, batch_size=batch_size, workdir=workdir)
+            rows, info = preds.rows, dict(preds.info)
+    except NotApplicable as exc:
+        meta.update(status="not_applicable", reason=str(exc) or "not applicable")
+        rows, info = [], {}
+    # Kept after a crash (the runner may resume from it), dropped once predictions exist.
+    shutil.rmtree(workdir, ignore_errors=True)
+    if meta["status"] == "ok" and not rows:
+        raise HarnessError(f"{job.model.id} made no predictions on {job.task.name}",
+                           hint="the task's test split is empty; check the task data")
+    meta.update(info=info, infer_s=time.perf_counter() - t0)
+    write_predictions(ppath, rows)
+    write_json(sidecar, meta)  # after the predictions: a sidecar always means they are complete
+    return meta
+
+
+def run_baseline(job: Job, limit: int | None) -> list[dict[str, Any]]:
+    """A baseline's predictions on the (limited) test split, in the runner's row format."""
+    train, test = job.task.examples("train"), job.task.examples("test")
+    if limit is not None:
+        test = test[:limit]
+    preds = job.baseline(train, test)
+    return [{"id": ex.id, "input": ex.input, "prediction": p, "references": ex.references}
+            for ex, p in zip(test, preds)]
+
+
+def score(task: Any, rows: list[dict[str, Any]],
+          n_bootstrap: int) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
+    """Stage 2: every metric of the task with its CI, and the rows with per-example scores."""
+    from harness.metrics import load_metric
+
+    preds = [r["prediction"] for r in rows]
+    refs = [list(r.get("references") or []) for r in rows]
+    metrics: dict[str, dict[str, Any]] = {}
+    per_example: dict[str, list[float]] = {}
+    for spec in task.metrics:
+        m = load_metric(spec.name, **spec.options)
+        r = refs if m.text_inputs else None
+        s = m.compute(preds, r, ci=n_bootstrap > 0, n_bootstrap=max(n_bootstrap, 1), seed=0)
+        metrics[spec.name] = {"score": s.score, "ci": list(s.ci) if s.ci else None,
+                              "signature": s.signature, "details": s.details,
+                              "options": spec.options}
+        per_example[spec.name] = m.per_example(preds, r)
+    scored = [{**row, "scores": {name: vals[i] for name, vals in per_example.items()}}
+              for i, row in enumerate(rows)]
+    return metrics, scored
+
+
+def base_document(job: Job, cfg: EvalConfig, chash: str, infer_key: str, score_key: str,
+                  meta: dict[str, Any]) -> dict[str, Any]:
+    """Stage 3's document, before metrics: model, task, config, timings, versions."""
+    task = job.task
+    return {"key": infer_key, "score_key": score_key, "config_hash": chash,
+            "status": meta["status"], "reason": meta.get("reason"),
+            "model": job.model.to_dict(),
+            "task": {"name": task.name, "version": str(task.version), "family": task.family,
+                     "data_hash": task.data_hash(), "source": getattr(task, "source", "")},
+            "mode": job.mode, "seed": job.seed, "metrics": {},
+            "metric_order": [m.name for m in task.metrics],
+            "config": {**job.config(cfg), "runner": meta.get("info", {})},
+            "timings": {"infer_s": meta.get("infer_s", 0.0)},
+            "versions": library_versions(), "created": time.time()}
+
+
+class _CallableModule(types.ModuleType):
+    """Importing ``harness.evaluate`` binds this module as the attribute ``harness.evaluate``,
+    shadowing the function of the same name; making the module callable keeps
+    ``harness.evaluate(models, tasks, ...)`` working however it was first imported."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> list[Result]:
+        return evaluate(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
