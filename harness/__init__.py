@@ -16,8 +16,9 @@ __all__ = ["evaluate"]
 
 def __getattr__(name: str) -> Any:
     if name == "evaluate":
-        from harness.evaluate import evaluate
+        # The submodule itself is callable (see the end of harness/evaluate.py), so that
+        # ``harness.evaluate(...)`` and ``import harness.evaluate as ev`` both work.
+        import harness.evaluate as module
 
-        globals()["evaluate"] = evaluate
-        return evaluate
+        return module
     raise AttributeError(f"module 'harness' has no attribute {name!r}")

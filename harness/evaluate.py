@@ -1,7 +1,7 @@
 """The evaluator: models x tasks x seeds, in three stages that are kept apart.
 
 ``infer``  runs the model through the tasks runner (fine-tuning or zero-shot) and
-           saves every prediction (``predictions.jsonl``, plus a ``.infer.json``
+           saves every prediction (``predictions.jsonl``, plus an ``infer-seed-<k>.json``
            sidecar holding the key and the runner's info);
 ``score``  computes each metric with its 95% bootstrap CI and per-example scores
            from the saved predictions only;
@@ -74,8 +74,7 @@ class Job:
     def config(self, cfg: EvalConfig) -> dict[str, Any]:
         """The config that keys this job's results (no seed: that is keyed on its own)."""
         ft = dataclasses.asdict(self.task.finetune) if self.mode == "finetune" else None
-        return {"mode": self.mode, "limit": cfg.limit, "n_bootstrap": cfg.n_bootstrap,
-                "finetune": ft}
+        return {"mode": self.mode, "limit": cfg.limit, "finetune": ft}
 
     def keys(self, cfg: EvalConfig) -> tuple[str, str, str]:
         """(config hash, infer key, score key)."""
@@ -85,7 +84,7 @@ class Job:
                  self.task.data_hash(), self.seed, chash]
         infer = stable_hash(["infer", *ident])
         metrics = [[m.name, m.options] for m in self.task.metrics]
-        return chash, infer, stable_hash(["score", infer, metrics])
+        return chash, infer, stable_hash(["score", infer, metrics, cfg.n_bootstrap])
 
 
 def evaluate(models: Sequence[str | Path], tasks: str | Sequence[str] = "all", *,
@@ -170,7 +169,7 @@ def run_job(job: Job, cfg: EvalConfig, out: Path, store: Any, *, batch_size: int
     mode_dir = job.mode if job.mode in MODES else "finetune"
     rpath = result_path(out, job.model.id, job.task.name, job.seed, mode_dir)
     ppath = predictions_path(out, job.model.id, job.task.name, job.seed, mode_dir)
-    sidecar = rpath.with_suffix(".infer.json")
+    sidecar = rpath.with_name(f"infer-seed-{job.seed}.json")
     if not rescore and rpath.is_file():
         old = read_json(rpath)
         if old.get("key") == infer_key and old.get("score_key") == score_key and (
@@ -200,22 +199,20 @@ def run_job(job: Job, cfg: EvalConfig, out: Path, store: Any, *, batch_size: int
 def infer(job: Job, cfg: EvalConfig, ppath: Path, sidecar: Path, key: str, *,
           batch_size: int, workdir: Path) -> dict[str, Any]:
     """Stage 1: predictions for every test example, saved before anything is scored."""
-    from tasks.runner import NotApplicable
-
     t0 = time.perf_counter()
     meta: dict[str, Any] = {"key": key, "status": "ok", "reason": None}
-    try:
-        if job.baseline is not None:
-            rows, info = run_baseline(job, cfg.limit), {"baseline": job.model.spec}
-        else:
-            from tasks.runner import predict
+    if job.baseline is not None:
+        rows, info = run_baseline(job, cfg.limit), {"baseline": job.model.spec}
+    else:
+        from tasks.runner import NotApplicable, predict
 
+        try:
             preds = predict(job.model.spec, job.task, mode=cfg.mode, seed=job.seed,
                             limit=cfg.limit, batch_size=batch_size, workdir=workdir)
-            rows, info = preds.rows, dict(preds.info)
-    except NotApplicable as exc:
-        meta.update(status="not_applicable", reason=str(exc) or "not applicable")
-        rows, info = [], {}
+            rows, info = list(preds.rows), dict(preds.info)
+        except NotApplicable as exc:
+            meta.update(status="not_applicable", reason=str(exc) or "not applicable")
+            rows, info = [], {}
     # Kept after a crash (the runner may resume from it), dropped once predictions exist.
     shutil.rmtree(workdir, ignore_errors=True)
     if meta["status"] == "ok" and not rows:
@@ -270,7 +267,8 @@ def base_document(job: Job, cfg: EvalConfig, chash: str, infer_key: str, score_k
                      "data_hash": task.data_hash(), "source": getattr(task, "source", "")},
             "mode": job.mode, "seed": job.seed, "metrics": {},
             "metric_order": [m.name for m in task.metrics],
-            "config": {**job.config(cfg), "runner": meta.get("info", {})},
+            "config": {**job.config(cfg), "n_bootstrap": cfg.n_bootstrap,
+                       "runner": meta.get("info", {})},
             "timings": {"infer_s": meta.get("infer_s", 0.0)},
             "versions": library_versions(), "created": time.time()}
 
