@@ -8,8 +8,8 @@ equal documents in minus each step's removals. The steps, in order:
 ``normalize``        Unicode NFC or NFKC, control characters removed, line ends unified
 ``exact_dedup``      drop a document whose whitespace-folded text was seen before
 ``paragraph_dedup``  drop long paragraphs already seen in an earlier document (boilerplate)
-``quality``          Gopher/C4-style rules: length, mean word length, symbols, stop words ...
 ``langid``           py3langid; drop documents not in the wanted languages
+``quality``          Gopher/C4-style rules: length, mean word length, symbols, stop words ...
 ``near_dedup``       MinHash + LSH over word 5-shingles (datasketch); drop near copies
 ``decontaminate``    drop documents sharing a 13-gram with a task's test set
 """
@@ -42,7 +42,7 @@ class CleanConfig:
     max_mean_word_len: float = field(10.0, "quality: largest mean word length")
     max_symbol_ratio: float = field(0.1, "quality: most '#' and '...' per word")
     min_alpha_words: float = field(0.8, "quality: least fraction of words with a letter")
-    min_stop_words: int = field(2, "quality: fewest distinct English stop words (the, of, and ...)")
+    min_stop_words: int = field(2, "quality: fewest distinct stop words (en: the, of, and ...)")
     langid: bool = field(True, "identify languages with py3langid and filter them")
     languages: tuple[str, ...] = field(("en",), "languages kept by the language filter")
     near_dedup: bool = field(True, "drop near duplicates (MinHash LSH)")
@@ -132,10 +132,10 @@ def build_steps(cfg: CleanConfig, test_texts: list[str] | None = None) -> list[S
         steps.append(ExactDedup())
     if cfg.paragraph_dedup:
         steps.append(ParagraphDedup(cfg.paragraph_min_chars))
-    if cfg.quality:
-        steps.append(QualityFilter(cfg))
     if cfg.langid:
         steps.append(LanguageFilter(cfg.languages))
+    if cfg.quality:  # after langid: the stop-word rule uses the document's language
+        steps.append(QualityFilter(cfg))
     if cfg.near_dedup:
         steps.append(NearDedup(cfg.near_threshold, cfg.num_perm, cfg.shingle))
     if test_texts:

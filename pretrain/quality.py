@@ -14,7 +14,13 @@ from dataclasses import dataclass
 from pretrain.clean import CleanConfig, Doc, Step
 
 # Gopher's stop-word rule: a document of English text uses at least two of these.
-STOP_WORDS = frozenset({"the", "be", "to", "of", "and", "that", "have", "with"})
+# German and French get the equally common words of their languages; for other
+# languages the rule is skipped (we have no list, and dropping them is langid's job).
+STOP_WORDS = {
+    "en": frozenset({"the", "be", "to", "of", "and", "that", "have", "with"}),
+    "de": frozenset({"der", "die", "das", "und", "zu", "mit", "von", "ist"}),
+    "fr": frozenset({"le", "la", "les", "de", "et", "que", "un", "est"}),
+}
 _BULLETS = ("*", "-", "•", "‣", "◦", "⁃")
 _WORD = re.compile(r"\S+")
 _ALPHA = re.compile(r"[^\W\d_]")
@@ -33,8 +39,9 @@ class DocStats:
     ellipsis_lines: float
 
 
-def doc_stats(text: str) -> DocStats:
-    """Words are whitespace-separated tokens; lines are non-empty lines."""
+def doc_stats(text: str, lang: str = "en") -> DocStats:
+    """Words are whitespace-separated tokens; lines are non-empty lines; stop words of ``lang``
+    (-1 when there is no list for it)."""
     words = _WORD.findall(text)
     n = len(words) or 1
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()] or [""]
@@ -44,7 +51,7 @@ def doc_stats(text: str) -> DocStats:
         mean_word_len=sum(len(w) for w in words) / n,
         symbol_ratio=(text.count("#") + text.count("...") + text.count("…")) / n,
         alpha_words=sum(1 for w in words if _ALPHA.search(w)) / n,
-        stop_words=len(STOP_WORDS & lowered),
+        stop_words=len(STOP_WORDS[lang] & lowered) if lang in STOP_WORDS else -1,
         bullet_lines=sum(ln.startswith(_BULLETS) for ln in lines) / len(lines),
         ellipsis_lines=sum(ln.endswith(("...", "…")) for ln in lines) / len(lines),
     )
@@ -58,7 +65,7 @@ def failed_rule(s: DocStats, cfg: CleanConfig) -> str | None:
         ("mean_word_length", not cfg.min_mean_word_len <= s.mean_word_len <= cfg.max_mean_word_len),
         ("symbol_ratio", s.symbol_ratio > cfg.max_symbol_ratio),
         ("alphabetic_words", s.alpha_words < cfg.min_alpha_words),
-        ("stop_words", s.stop_words < cfg.min_stop_words),
+        ("stop_words", 0 <= s.stop_words < cfg.min_stop_words),
         ("bullet_lines", s.bullet_lines > 0.9),
         ("ellipsis_lines", s.ellipsis_lines > 0.3),
     )
@@ -76,7 +83,7 @@ class QualityFilter(Step):
         self.failures: Counter[str] = Counter()
 
     def process(self, doc: Doc) -> Doc | None:
-        rule = failed_rule(doc_stats(doc["text"]), self.cfg)
+        rule = failed_rule(doc_stats(doc["text"], doc.get("lang", "en")), self.cfg)
         if rule is not None:
             self.failures[rule] += 1
             return None
