@@ -1,0 +1,262 @@
+"""The task API: one small base class per family.
+
+A task has a name, a version, a family, a data source with ``train``,
+``validation`` and ``test`` splits, its metrics by name (:class:`MetricSpec`),
+its fine-tuning defaults (:class:`FinetuneDefaults`) and prompt templates for
+the generative and zero-shot paths. Subclasses implement :meth:`Task.build`
+(all splits at once, from real data); the base class caches the result under
+``data_home()/tasks`` (see :mod:`tasks.data`) and hashes it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+SPLITS = ("train", "validation", "test")
+FAMILIES = ("classification", "qa", "summarization", "translation", "dialogue", "lm")
+
+
+@dataclass(frozen=True, kw_only=True)
+class Example:
+    """One example: ``input`` is a string, or a dict for QA (question, context)."""
+
+    id: str
+    input: str | dict
+    references: list[str]
+    label: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Example:
+        return cls(id=str(d["id"]), input=d["input"], references=list(d.get("references") or []),
+                   label=d.get("label"))
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """A metric by name with its options (names as in ``harness.metrics``)."""
+
+    name: str
+    options: dict = dataclasses.field(default_factory=dict)
+
+
+@dataclass(frozen=True, kw_only=True)
+class FinetuneDefaults:
+    """How a task is fine-tuned unless the caller says otherwise."""
+
+    epochs: int = 3
+    lr: float = 3e-4
+    batch_size: int = 16
+    max_len: int = 256
+    max_new_tokens: int = 32
+    patience: int = 2
+    beams: int = 1
+    weight_decay: float = 0.01
+    warmup_frac: float = 0.06
+    max_train: int | None = 4000
+    eval_every: int | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("epochs", "batch_size", "max_len", "max_new_tokens", "beams"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"finetune.{name} must be at least 1")
+        if self.lr <= 0:
+            raise ValueError("finetune.lr must be positive")
+        if self.patience < 0:
+            raise ValueError("finetune.patience must be >= 0")
+        if self.max_train is not None and self.max_train < 1:
+            raise ValueError("finetune.max_train must be at least 1 (or null for all)")
+
+
+FINETUNE_KEYS = tuple(f.name for f in dataclasses.fields(FinetuneDefaults))
+
+
+def first_sentence(text: str) -> str:
+    """The first sentence of ``text`` (up to . ! or ? followed by space), stripped."""
+    text = " ".join(text.split())
+    m = re.search(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])", text)
+    return text[: m.start()].strip() if m else text.strip()
+
+
+class Task:
+    """Base of every task; see the family subclasses below."""
+
+    name: ClassVar[str] = ""
+    version: ClassVar[str] = "1"
+    family: ClassVar[str] = ""
+    description: ClassVar[str] = ""
+    source: ClassVar[str] = ""
+    metrics: ClassVar[list[MetricSpec]] = []
+    finetune: ClassVar[FinetuneDefaults] = FinetuneDefaults()
+
+    # -- data ------------------------------------------------------------
+    def build(self) -> dict[str, list[Example]]:
+        """Build every split from the real source (subclasses implement)."""
+        raise NotImplementedError
+
+    def available(self) -> tuple[bool, str]:
+        """Whether this task's data can be built here, and why not."""
+        return True, ""
+
+    def examples(self, split: str) -> list[Example]:
+        """The examples of ``split`` (train, validation or test), built and cached once."""
+        from tasks.data import load_split
+
+        return load_split(self, split)
+
+    def sizes(self) -> dict[str, int]:
+        """Number of examples per split (builds the data if needed)."""
+        from tasks.data import cached_meta
+
+        return dict(cached_meta(self)["sizes"])
+
+    def data_hash(self) -> str:
+        """sha256 (16 hex) of the built splits' content."""
+        from tasks.data import cached_meta
+
+        return str(cached_meta(self)["hash"])
+
+    # -- modelling -------------------------------------------------------
+    def prompt(self, ex: Example) -> str:
+        """The text a generative model is conditioned on."""
+        return str(ex.input)
+
+    def target(self, ex: Example) -> str:
+        """The text a generative model learns to produce."""
+        return ex.references[0] if ex.references else (ex.label or "")
+
+    def baselines(self) -> dict[str, Callable[[list[Example], list[Example]], list[Any]]]:
+        """Named baselines: callables ``(train, test) -> predictions``."""
+        return {}
+
+    def describe(self) -> dict[str, Any]:
+        """A JSON-able summary (``harness tasks show``)."""
+        ok, why = self.available()
+        return {"name": self.name, "version": self.version, "family": self.family,
+                "source": self.source, "description": self.description,
+                "metrics": [dataclasses.asdict(m) for m in self.metrics],
+                "finetune": dataclasses.asdict(self.finetune),
+                "baselines": sorted(self.baselines()), "available": ok, "reason": why}
+
+
+class ClassificationTask(Task):
+    """Text -> one of a fixed set of labels."""
+
+    family = "classification"
+    metrics = [MetricSpec("accuracy"), MetricSpec("macro_f1")]
+    finetune = FinetuneDefaults(epochs=3, lr=3e-4, max_len=256)
+    label_word: ClassVar[str] = "Label"
+
+    def labels(self) -> list[str]:
+        """The label set, sorted, from the training split."""
+        return sorted({ex.label for ex in self.examples("train") if ex.label is not None})
+
+    def prompt(self, ex: Example) -> str:
+        return f"{ex.input}\n{self.label_word}:"
+
+    def target(self, ex: Example) -> str:
+        return str(ex.label)
+
+    def baselines(self):  # type: ignore[no-untyped-def]
+        from tasks import baselines
+
+        return {"majority": baselines.majority, "tfidf-logreg": baselines.tfidf_logreg}
+
+
+class QATask(Task):
+    """Extractive QA: input {question, context}; references are answer spans of the context."""
+
+    family = "qa"
+    metrics = [MetricSpec("exact_match"), MetricSpec("token_f1")]
+    finetune = FinetuneDefaults(epochs=4, lr=3e-4, max_len=256, max_new_tokens=48)
+
+    def prompt(self, ex: Example) -> str:
+        assert isinstance(ex.input, dict)
+        return f"{ex.input['context']}\nQuestion: {ex.input['question']}\nAnswer:"
+
+    def baselines(self):  # type: ignore[no-untyped-def]
+        from tasks import baselines
+
+        return {"first-sentence": baselines.qa_first_sentence}
+
+
+class SummarizationTask(Task):
+    """Document -> a short summary."""
+
+    family = "summarization"
+    metrics = [MetricSpec("rouge1"), MetricSpec("rouge2"), MetricSpec("rougeL"),
+               MetricSpec("rougeLsum"), MetricSpec("meteor"), MetricSpec("bertscore")]
+    finetune = FinetuneDefaults(epochs=3, lr=3e-4, max_len=256, max_new_tokens=32)
+
+    def prompt(self, ex: Example) -> str:
+        return f"{ex.input}\nSummary:"
+
+    def baselines(self):  # type: ignore[no-untyped-def]
+        from tasks import baselines
+
+        return {"lead-1": baselines.lead_1}
+
+
+class TranslationTask(Task):
+    """Source sentence -> target sentence."""
+
+    family = "translation"
+    source_lang: ClassVar[str] = "en"
+    target_lang: ClassVar[str] = "de"
+    metrics = [MetricSpec("bleu"), MetricSpec("chrf"), MetricSpec("ter")]
+    finetune = FinetuneDefaults(epochs=3, lr=3e-4, max_len=192, max_new_tokens=64)
+
+    _NAMES: ClassVar[dict[str, str]] = {"en": "English", "de": "German", "fr": "French"}
+
+    def prompt(self, ex: Example) -> str:
+        src = self._NAMES.get(self.source_lang, self.source_lang)
+        tgt = self._NAMES.get(self.target_lang, self.target_lang)
+        return f"{src}: {ex.input}\n{tgt}:"
+
+    def baselines(self):  # type: ignore[no-untyped-def]
+        from tasks import baselines
+
+        return {"copy-source": baselines.copy_source}
+
+
+class DialogueTask(Task):
+    """A turn -> the reply that followed it."""
+
+    family = "dialogue"
+    metrics = [MetricSpec("bleu"), MetricSpec("distinct_1"), MetricSpec("distinct_2"),
+               MetricSpec("bertscore")]
+    finetune = FinetuneDefaults(epochs=2, lr=3e-4, max_len=192, max_new_tokens=40)
+
+    def prompt(self, ex: Example) -> str:
+        return f"A: {ex.input}\nB:"
+
+    def baselines(self):  # type: ignore[no-untyped-def]
+        from tasks import baselines
+
+        return {"retrieval": baselines.retrieval_reply}
+
+
+class LMTask(Task):
+    """Intrinsic language modelling on held-out documents (test split only)."""
+
+    family = "lm"
+    metrics = [MetricSpec("bits_per_byte"), MetricSpec("perplexity"),
+               MetricSpec("cross_entropy"), MetricSpec("token_accuracy")]
+    stride: ClassVar[int | None] = None  # sliding-window stride in tokens; None = half the context
+
+    def baselines(self):  # type: ignore[no-untyped-def]
+        from tasks import baselines
+
+        return {"unigram-bytes": baselines.unigram_bytes}
+
+
+FAMILY_CLASSES: dict[str, type[Task]] = {
+    "classification": ClassificationTask, "qa": QATask, "summarization": SummarizationTask,
+    "translation": TranslationTask, "dialogue": DialogueTask, "lm": LMTask,
+}

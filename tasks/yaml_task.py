@@ -1,0 +1,317 @@
+"""Tasks described by a YAML file, and their validation (every problem at once).
+
+A YAML task names its family, its source (local JSONL files, or a hub dataset
+read through ``datasets``), the fields that hold input and target, its metrics
+and fine-tuning defaults::
+
+    name: sst2
+    family: classification
+    version: 1
+    source:
+      hf: {path: glue, name: sst2, splits: {train: train, test: validation},
+           validation_fraction: 0.05}
+    fields: {input: sentence, label: label, labels: [negative, positive]}
+    metrics: [accuracy, macro_f1]
+    finetune: {epochs: 2, lr: 1e-4}
+
+``source.jsonl`` maps ``train``/``validation``/``test`` to files relative to
+the YAML file. Field names may be dotted (``translation.de``, ``answers.text``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from pretrain.errors import HarnessError
+from tasks.base import FAMILIES, FAMILY_CLASSES, FINETUNE_KEYS, SPLITS, Example, MetricSpec, Task
+
+TOP_KEYS = {"name", "family", "version", "description", "source", "fields", "metrics",
+            "finetune", "languages"}
+FAMILY_FIELDS = {
+    "classification": ({"input", "label"}, {"labels", "id"}),
+    "qa": ({"question", "context", "answers"}, {"id"}),
+    "summarization": ({"input", "target"}, {"id"}),
+    "translation": ({"input", "target"}, {"id"}),
+    "dialogue": (set(), {"input", "target", "turns", "id"}),
+    "lm": ({"text"}, {"id"}),
+}
+SPEC_METRICS = {"perplexity", "bits_per_byte", "cross_entropy", "token_accuracy", "accuracy",
+                "macro_f1", "micro_f1", "exact_match", "token_f1", "bleu", "chrf", "ter",
+                "rouge1", "rouge2", "rougeL", "rougeLsum", "meteor", "bertscore",
+                "distinct_1", "distinct_2"}
+NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+
+
+def known_metrics() -> set[str]:
+    """The metric names of SPEC §6 plus any ``harness.metrics`` plugins installed."""
+    from importlib.metadata import entry_points
+
+    return SPEC_METRICS | {ep.name for ep in entry_points(group="harness.metrics")}
+
+
+def read_yaml(path: Path) -> Any:
+    """Parse a YAML file; unreadable or malformed YAML is a HarnessError naming the file."""
+    import yaml
+
+    try:
+        return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise HarnessError(f"task file {path} not found", hint="check the path") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise HarnessError(f"task file {path}{where}: malformed YAML",
+                           hint=" ".join(str(getattr(exc, "problem", exc)).split())) from None
+
+
+def read_yaml_name(path: Path) -> str:
+    """The ``name`` of a YAML task (validated fully only when the task is used)."""
+    data = read_yaml(path)
+    name = data.get("name") if isinstance(data, dict) else None
+    return str(name) if name else Path(path).stem
+
+
+def _check_source(src: Any, base: Path, problems: list[str]) -> None:
+    if not isinstance(src, dict) or len(set(src) & {"jsonl", "hf"}) != 1 or set(src) - {"jsonl", "hf"}:
+        problems.append("source: must be a mapping with exactly one of 'jsonl' or 'hf'")
+        return
+    if "jsonl" in src:
+        files = src["jsonl"]
+        if not isinstance(files, dict) or "test" not in files:
+            problems.append("source.jsonl: must map splits (at least 'test') to files")
+            return
+        for split, rel in files.items():
+            if split not in SPLITS:
+                problems.append(f"source.jsonl.{split}: unknown split (use {', '.join(SPLITS)})")
+            elif not (base / str(rel)).is_file():
+                problems.append(f"source.jsonl.{split}: file {base / str(rel)} not found")
+        return
+    hf = src["hf"]
+    if not isinstance(hf, dict) or not isinstance(hf.get("path"), str):
+        problems.append("source.hf: must be a mapping with a string 'path' (the dataset id)")
+        return
+    for key in set(hf) - {"path", "name", "splits", "validation_fraction"}:
+        problems.append(f"source.hf.{key}: unknown key")
+    splits = hf.get("splits", {})
+    if not isinstance(splits, dict) or "test" not in splits or set(splits) - set(SPLITS):
+        problems.append("source.hf.splits: must map train/validation/test (test required) "
+                        "to the dataset's split names")
+    frac = hf.get("validation_fraction", 0.05)
+    if not isinstance(frac, (int, float)) or not 0 < frac < 1:
+        problems.append("source.hf.validation_fraction: must be a number in (0, 1)")
+
+
+def _check_fields(family: Any, fields: Any, problems: list[str]) -> None:
+    if family not in FAMILY_FIELDS:
+        return
+    required, optional = FAMILY_FIELDS[family]
+    if not isinstance(fields, dict):
+        problems.append(f"fields: must be a mapping with {', '.join(sorted(required))}")
+        return
+    for key in sorted(required - set(fields)):
+        problems.append(f"fields.{key}: required for family {family}")
+    for key in sorted(set(fields) - required - optional):
+        problems.append(f"fields.{key}: unknown field for family {family}")
+    if family == "dialogue" and not ({"input", "target"} <= set(fields) or "turns" in fields):
+        problems.append("fields: dialogue needs input and target, or turns")
+    if "labels" in fields and not (isinstance(fields["labels"], list) and fields["labels"]):
+        problems.append("fields.labels: must be a non-empty list of label names")
+
+
+def _check_metrics(metrics: Any, problems: list[str]) -> None:
+    if not isinstance(metrics, list) or not metrics:
+        problems.append("metrics: must be a non-empty list of metric names")
+        return
+    known = known_metrics()
+    for i, m in enumerate(metrics):
+        name = m.get("name") if isinstance(m, dict) else m
+        if isinstance(m, dict) and (set(m) - {"name", "options"} or
+                                    not isinstance(m.get("options", {}), dict)):
+            problems.append(f"metrics[{i}]: a mapping takes only name and options (a mapping)")
+        if not isinstance(name, str):
+            problems.append(f"metrics[{i}]: must be a name or {{name, options}}")
+        elif name not in known:
+            problems.append(f"metrics[{i}]: unknown metric {name!r}")
+
+
+def _check_finetune(ft: Any, problems: list[str]) -> None:
+    from tasks.base import FinetuneDefaults
+
+    if not isinstance(ft, dict):
+        problems.append("finetune: must be a mapping")
+        return
+    bad = False
+    for key in sorted(set(ft) - set(FINETUNE_KEYS)):
+        problems.append(f"finetune.{key}: unknown key (known: {', '.join(FINETUNE_KEYS)})")
+        bad = True
+    if not bad:
+        try:
+            FinetuneDefaults(**ft)
+        except (TypeError, ValueError) as exc:
+            problems.append(str(exc))
+
+
+def validate_task_dict(data: Any, base: Path = Path(".")) -> list[str]:
+    """Every problem of a YAML task description (an empty list when it is valid)."""
+    if not isinstance(data, dict):
+        return ["the file must hold a mapping (name, family, source, fields, metrics)"]
+    problems = [f"{k}: unknown key (known: {', '.join(sorted(TOP_KEYS))})"
+                for k in sorted(set(data) - TOP_KEYS)]
+    for key in ("name", "family", "source", "fields"):
+        if key not in data:
+            problems.append(f"{key}: missing (required)")
+    name = data.get("name")
+    if "name" in data and not (isinstance(name, str) and NAME_RE.match(name)):
+        problems.append(f"name: {name!r} must be lower-case letters, digits, '.', '_' or '-'")
+    family = data.get("family")
+    if "family" in data and family not in FAMILIES:
+        problems.append(f"family: {family!r} is not one of {', '.join(FAMILIES)}")
+    if "version" in data and not isinstance(data["version"], (str, int)):
+        problems.append("version: must be a string or an integer")
+    if "source" in data:
+        _check_source(data["source"], base, problems)
+    if "fields" in data:
+        _check_fields(family, data["fields"], problems)
+    if "metrics" in data:
+        _check_metrics(data["metrics"], problems)
+    if "finetune" in data:
+        _check_finetune(data["finetune"], problems)
+    langs = data.get("languages")
+    if langs is not None and not (isinstance(langs, dict) and set(langs) <= {"source", "target"}):
+        problems.append("languages: must be a mapping with source and target codes")
+    return problems
+
+
+def validate_yaml(path: str | Path) -> list[str]:
+    """Every problem of the YAML task file at ``path`` (empty when valid)."""
+    path = Path(path)
+    return validate_task_dict(read_yaml(path), path.parent)
+
+
+def load_yaml_task(path: str | Path) -> Task:
+    """A :class:`Task` instance from a YAML file; all problems raised at once."""
+    path = Path(path)
+    data = read_yaml(path)
+    problems = validate_task_dict(data, path.parent)
+    if problems:
+        raise HarnessError(f"task file {path} has {len(problems)} problem(s): " + "; ".join(problems),
+                           hint="fix them and run `harness tasks validate` again")
+    return make_yaml_task(data, path.parent)
+
+
+def make_yaml_task(data: dict, base: Path) -> Task:
+    """Build a Task subclass instance of the right family from a validated mapping."""
+    from tasks.base import FinetuneDefaults
+
+    family_cls = FAMILY_CLASSES[data["family"]]
+    attrs: dict[str, Any] = {
+        "name": data["name"], "version": str(data.get("version", "1")),
+        "description": data.get("description", ""), "spec": data, "base": base,
+        "source": _source_label(data["source"]),
+    }
+    if "metrics" in data:
+        attrs["metrics"] = [MetricSpec(m["name"], dict(m.get("options") or {}))
+                            if isinstance(m, dict) else MetricSpec(m) for m in data["metrics"]]
+    if "finetune" in data:
+        attrs["finetune"] = FinetuneDefaults(**data["finetune"])
+    langs = data.get("languages") or {}
+    if "source" in langs:
+        attrs["source_lang"] = langs["source"]
+    if "target" in langs:
+        attrs["target_lang"] = langs["target"]
+    cls = type(f"Yaml_{data['name']}", (YamlTaskMixin, family_cls), attrs)
+    return cls()
+
+
+def _source_label(src: dict) -> str:
+    if "hf" in src:
+        hf = src["hf"]
+        return f"hf:{hf['path']}" + (f"/{hf['name']}" if hf.get("name") else "")
+    return "jsonl"
+
+
+def _get(row: dict, dotted: str) -> Any:
+    value: Any = row
+    for part in dotted.split("."):
+        value = value[part]
+    return value
+
+
+class YamlTaskMixin:
+    """The data side of a YAML task: rows from JSONL or the hub, mapped through ``fields``."""
+
+    spec: dict
+    base: Path
+
+    def available(self) -> tuple[bool, str]:
+        src = self.spec["source"]
+        if "hf" in src and (os.environ.get("HF_DATASETS_OFFLINE") == "1"
+                            or os.environ.get("HF_HUB_OFFLINE") == "1"):
+            return False, f"unavailable offline (needs the hub dataset {src['hf']['path']})"
+        return True, ""
+
+    def _rows(self) -> dict[str, list[dict]]:
+        import json
+
+        src = self.spec["source"]
+        if "jsonl" in src:
+            out = {}
+            for split, rel in src["jsonl"].items():
+                lines = (self.base / rel).read_text(encoding="utf-8").splitlines()
+                out[split] = [json.loads(line) for line in lines if line.strip()]
+            return out
+        return _hub_rows(src["hf"])
+
+    def build(self) -> dict[str, list[Example]]:
+        out: dict[str, list[Example]] = {s: [] for s in SPLITS}
+        for split, rows in self._rows().items():
+            out[split] = _to_examples(self.spec["family"], self.spec["fields"], rows, split)
+        return out
+
+
+def _hub_rows(hf: dict) -> dict[str, list[dict]]:
+    """Rows of a hub dataset; validation carved out of train when not given."""
+    import datasets
+
+    from tasks.data import split_of
+
+    ds = datasets.load_dataset(hf["path"], hf.get("name"))
+    splits = hf.get("splits", {"train": "train", "validation": "validation", "test": "test"})
+    out = {s: [dict(r) for r in ds[name]] for s, name in splits.items()}
+    if "validation" not in splits and "train" in out:
+        frac = hf.get("validation_fraction", 0.05)
+        rows = out.pop("train")
+        out["train"] = [r for i, r in enumerate(rows) if split_of(str(i), val=frac, test=0) == "train"]
+        out["validation"] = [r for i, r in enumerate(rows) if split_of(str(i), val=frac, test=0) != "train"]
+    return out
+
+
+def _to_examples(family: str, fields: dict, rows: list[dict], split: str) -> list[Example]:
+    out: list[Example] = []
+    for i, row in enumerate(rows):
+        rid = str(_get(row, fields["id"])) if "id" in fields else f"{split}-{i}"
+        if family == "classification":
+            label = _get(row, fields["label"])
+            if "labels" in fields and isinstance(label, int):
+                label = fields["labels"][label]
+            out.append(Example(id=rid, input=str(_get(row, fields["input"])),
+                               references=[str(label)], label=str(label)))
+        elif family == "qa":
+            answers = _get(row, fields["answers"])
+            answers = [answers] if isinstance(answers, str) else [str(a) for a in answers]
+            out.append(Example(id=rid, input={"question": str(_get(row, fields["question"])),
+                                              "context": str(_get(row, fields["context"]))},
+                               references=answers))
+        elif family == "dialogue" and "turns" in fields:
+            turns = [str(t).strip() for t in _get(row, fields["turns"])]
+            out.extend(Example(id=f"{rid}-{j}", input=a, references=[b])
+                       for j, (a, b) in enumerate(zip(turns, turns[1:])) if a and b)
+        elif family == "lm":
+            out.append(Example(id=rid, input=str(_get(row, fields["text"])), references=[]))
+        else:
+            out.append(Example(id=rid, input=str(_get(row, fields["input"])),
+                               references=[str(_get(row, fields["target"]))]))
+    return out
