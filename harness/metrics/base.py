@@ -32,6 +32,8 @@ BUILTIN_MODULES = (
     "harness.metrics.qa",
     "harness.metrics.mt",
     "harness.metrics.rouge",
+    "harness.metrics.meteor",
+    "harness.metrics.bertscore",
     "harness.metrics.diversity",
 )
 
