@@ -17,6 +17,7 @@ equal documents in minus each step's removals. The steps, in order:
 from __future__ import annotations
 
 import re
+import time
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -70,6 +71,7 @@ class Step:
 
     def __init__(self) -> None:
         self.docs_in = self.docs_out = self.chars_in = self.chars_out = 0
+        self.seconds = 0.0
         self.extra: dict[str, Any] = {}
 
     def process(self, doc: Doc) -> Doc | None:  # pragma: no cover - abstract
@@ -78,7 +80,9 @@ class Step:
     def __call__(self, doc: Doc) -> Doc | None:
         self.docs_in += 1
         self.chars_in += len(doc["text"])
+        t0 = time.perf_counter()
         out = self.process(doc)
+        self.seconds += time.perf_counter() - t0
         if out is not None and not out["text"].strip():
             out = None
         if out is not None:
@@ -90,7 +94,7 @@ class Step:
         """Counts for the report: docs and chars in, out, removed, plus step details."""
         return {"step": self.name, "docs_in": self.docs_in, "docs_out": self.docs_out,
                 "docs_removed": self.docs_in - self.docs_out, "chars_in": self.chars_in,
-                "chars_out": self.chars_out, **self.extra}
+                "chars_out": self.chars_out, "seconds": round(self.seconds, 3), **self.extra}
 
 
 # Control characters (Unicode category C*) except tab and newline; U+FFFD stays so that

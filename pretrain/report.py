@@ -126,7 +126,7 @@ def format_report(report: dict[str, Any]) -> str:
         div = total["diversity"]
         lines.append("")
         lines.append("words per document: mean {} (p5 {}, p25 {}, median {}, p75 {}, p95 {})".format(
-            *(_num(dw.get(k, 0)) for k in ("mean", "p5", "p25", "p50", "p75", "p95"))))
+            *(f"{dw.get(k, 0):,.1f}" for k in ("mean", "p5", "p25", "p50", "p75", "p95"))))
         lines.append(f"diversity over the first {_num(div['over_words'])} words: type-token ratio "
                      f"{div['type_token_ratio']:.4f}, distinct-1 {div['distinct_1']:.4f}, "
                      f"distinct-2 {div['distinct_2']:.4f}; vocabulary {_num(total['vocabulary'])}")
