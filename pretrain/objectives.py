@@ -118,3 +118,18 @@ class Objective(nn.Module):
         if nsp_labels is not None:
             loss = loss + F.cross_entropy(self.model.nsp_logits(h).float(), nsp_labels)
         return loss, hard.detach()
+
+
+def token_nll(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor,
+              token_type_ids: torch.Tensor | None = None,
+              nsp_labels: torch.Tensor | None = None) -> torch.Tensor:
+    """Per-token NLL (nats) of every predicted target: all of them for gpt, the masked for bert."""
+    flat = targets.flatten()
+    if model.config.arch == "gpt":
+        h, _ = model.hidden(inputs)
+        logits = model.logits(h).flatten(0, 1)
+    else:
+        h = model.hidden(inputs, token_type_ids=token_type_ids)
+        keep = flat != IGNORE
+        logits, flat = model.mlm_logits(h.flatten(0, 1)[keep]), flat[keep]
+    return F.cross_entropy(logits.float(), flat, reduction="none")

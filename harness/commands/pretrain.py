@@ -1,0 +1,47 @@
+"""``harness pretrain``: train a GPT or BERT from scratch on a corpus (also under torchrun)."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command()
+@click.option("--preset", default="tiny", show_default=True, help="tiny, small or base.")
+@click.option("--arch", default="gpt", show_default=True, type=click.Choice(["gpt", "bert"]))
+@click.option("--corpus", default=None,
+              help="A built corpus directory or a source name (shakespeare, pydocs, mix, a "
+                   "file, hf:ID); default: the preset's corpus.")
+@click.option("--out", required=True, type=click.Path(file_okay=False),
+              help="Run directory: checkpoints/, latest, metrics.jsonl, loss.png.")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
+              help="Override a config value, e.g. --set train.max_steps=200 (repeatable).")
+@click.option("--resume", is_flag=True, help="Continue the run in --out from its latest checkpoint.")
+@click.option("--teacher", default=None, type=click.Path(exists=True),
+              help="Distil from this checkpoint (same arch; its tokenizer is reused).")
+def pretrain(preset: str, arch: str, corpus: str | None, out: str, sets: tuple[str, ...],
+             resume: bool, teacher: str | None) -> None:
+    """Pretrain a model; trains a tokenizer and writes shards first if the corpus needs them.
+
+    \b
+    Examples:
+      harness pretrain --preset tiny --arch gpt --corpus shakespeare --out runs/gpt-tiny
+      harness pretrain --preset tiny --arch bert --out runs/bert-tiny --set train.max_steps=100
+      harness pretrain --preset tiny --out runs/gpt-tiny --resume
+      harness pretrain --preset tiny --out runs/student --teacher runs/gpt-small --set model.n_layer=2
+      torchrun --standalone --nproc_per_node 2 -m harness pretrain --preset small --out runs/s
+    """
+    import os
+
+    from pretrain.config import apply_overrides
+    from pretrain.presets import preset as make_preset
+    from pretrain.trainer import pretrain as run
+
+    cfg = apply_overrides(make_preset(preset, arch), sets)
+    result = run(cfg, corpus=corpus, out=out, resume=resume, teacher=teacher)
+    if os.environ.get("RANK", "0") != "0":
+        return
+    bpb = f", val bpb {result.val_bpb:.3f}" if result.val_bpb is not None else ""
+    click.echo(f"{result.steps} steps, {result.tokens:,} tokens, {result.n_params:,} parameters, "
+               f"{result.elapsed_s:.0f}s ({result.tokens_per_s:,.0f} tok/s): "
+               f"val loss {result.val_loss:.4f}{bpb}")
+    click.echo(f"checkpoint: {result.checkpoint}")
