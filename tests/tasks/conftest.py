@@ -23,3 +23,38 @@ def _task_state(tmp_path, monkeypatch):
     yield
     data.clear_memo()
     registry.reset()
+
+
+def make_checkpoint(out: Path, arch: str, seed: int = 0) -> Path:
+    """A tiny randomly initialised model saved as a weights-only checkpoint."""
+    import dataclasses
+
+    import torch
+    from task_fixtures import ALL
+
+    from pretrain.checkpoint import save_model_checkpoint
+    from pretrain.model import build_model
+    from pretrain.presets import ModelConfig, RunConfig
+    from pretrain.tokenizer import train_tokenizer
+
+    texts = []
+    for cls in ALL:
+        for split in cls().build().values():
+            for ex in split:
+                texts.append(str(ex.input) + " " + " ".join(ex.references))
+    tok = train_tokenizer(texts * 3, arch, 300 if arch == "gpt" else 200, min_frequency=1)
+    torch.manual_seed(seed)
+    cfg = ModelConfig(arch=arch, n_layer=2, n_head=2, n_embd=32, block_size=64,
+                      vocab_size=tok.get_vocab_size())
+    run = dataclasses.replace(RunConfig(), model=cfg)
+    return save_model_checkpoint(out, build_model(cfg), tok, run)
+
+
+@pytest.fixture(scope="session")
+def tiny_gpt(tmp_path_factory) -> str:
+    return str(make_checkpoint(tmp_path_factory.mktemp("ckpt") / "gpt", "gpt"))
+
+
+@pytest.fixture(scope="session")
+def tiny_bert(tmp_path_factory) -> str:
+    return str(make_checkpoint(tmp_path_factory.mktemp("ckpt") / "bert", "bert"))

@@ -1,0 +1,234 @@
+"""Fine-tuning a backbone on a task: heads, batching, the training loop, early stopping.
+
+``gpt``: a classification head on the last token; prefix-LM training (loss
+masked on the prompt) for QA and the generative families, decoded greedily or
+with beam search. ``bert`` and ``hf:`` encoders: a classification head on the
+first token and a span-extraction head for QA; generative tasks are not
+applicable. Training uses AdamW with warmup and linear decay, bf16 autocast,
+the validation loss for early stopping (the best epoch's weights are kept), and
+a seed for weights of the head, data order and dropout.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import random
+import time
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from tasks.base import Example, FinetuneDefaults, Task
+from tasks.models import Backbone, load_backbone
+
+
+class NotApplicable(Exception):  # noqa: N818 - the contract's name
+    """The model kind cannot do this task (e.g. a bert model on a generative task)."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
+@dataclass(frozen=True, kw_only=True)
+class FinetuneConfig:
+    """A task's defaults plus the run's own choices."""
+
+    task: FinetuneDefaults
+    seed: int = 0
+    limit: int | None = None
+    precision: str = "bf16"
+
+    def __post_init__(self) -> None:
+        if self.precision not in ("bf16", "fp32"):
+            raise ValueError("precision must be bf16 or fp32")
+        if self.limit is not None and self.limit < 1:
+            raise ValueError("limit must be at least 1")
+
+
+def head_kind(task: Task, kind: str) -> str:
+    """Which head a model kind uses for a task: classify, span or generate."""
+    if task.family == "classification":
+        return "classify"
+    if task.family == "qa":
+        return "generate" if kind == "gpt" else "span"
+    if task.family == "lm":
+        raise NotApplicable("language-modelling tasks are scored, not fine-tuned")
+    if kind != "gpt":
+        raise NotApplicable(f"a {kind} encoder cannot generate text for {task.family} tasks")
+    return "generate"
+
+
+def _quiet() -> bool:
+    return os.environ.get("HARNESS_QUIET") == "1" or os.environ.get("RANK", "0") != "0"
+
+
+def _seed_all(seed: int) -> None:
+    import numpy as np
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def _limited(xs: list[Example], n: int | None) -> list[Example]:
+    return xs if n is None else xs[:n]
+
+
+class TaskModel:
+    """A backbone plus its task head, with batch encoding and loss/predict per head kind."""
+
+    def __init__(self, backbone: Backbone, task: Task, head: str, cfg: FinetuneConfig) -> None:
+        import torch
+
+        self.bb, self.task, self.head_kind, self.cfg = backbone, task, head, cfg
+        self.labels = task.labels() if head == "classify" else []  # type: ignore[attr-defined]
+        out = {"classify": len(self.labels), "span": 2, "generate": 0}[head]
+        self.head = torch.nn.Linear(backbone.hidden_size, out) if out else None
+        self.max_len = min(cfg.task.max_len, backbone.block_size)
+
+    def parameters(self) -> list[Any]:
+        ps = list(self.bb.module.parameters())
+        return ps + (list(self.head.parameters()) if self.head is not None else [])
+
+    def train(self, on: bool) -> None:
+        self.bb.module.train(on)
+        if self.head is not None:
+            self.head.train(on)
+
+    # -- batches ---------------------------------------------------------
+    def batch(self, exs: list[Example]) -> dict[str, Any]:
+        from tasks import heads
+
+        return heads.encode_batch(self, exs)
+
+    def loss(self, batch: dict[str, Any]) -> Any:
+        from tasks import heads
+
+        return heads.loss(self, batch)
+
+    def predict(self, exs: list[Example], batch_size: int) -> list[Any]:
+        from tasks import heads
+
+        return heads.predict(self, exs, batch_size)
+
+
+def _eval_loss(tm: TaskModel, exs: list[Example], batch_size: int) -> float:
+    import torch
+
+    tm.train(False)
+    total, n = 0.0, 0
+    with torch.no_grad():
+        for i in range(0, len(exs), batch_size):
+            b = tm.batch(exs[i:i + batch_size])
+            if b["n"]:
+                total += float(tm.loss(b)) * b["n"]
+                n += b["n"]
+    return total / max(n, 1)
+
+
+def train(tm: TaskModel, train_exs: list[Example], val_exs: list[Example]) -> dict[str, Any]:
+    """Fine-tune in place; restores the weights of the epoch with the lowest validation loss."""
+    import torch
+    from tqdm.auto import tqdm
+
+    ft = tm.cfg.task
+    rng = random.Random(tm.cfg.seed)
+    steps_per_epoch = max(1, -(-len(train_exs) // ft.batch_size))
+    total = steps_per_epoch * ft.epochs
+    opt = torch.optim.AdamW(tm.parameters(), lr=ft.lr, weight_decay=ft.weight_decay)
+    warm = max(1, int(ft.warmup_frac * total))
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm))))
+    amp = tm.cfg.precision == "bf16"
+    history, best, best_state, bad = [], float("inf"), None, 0
+    bar = tqdm(total=total, desc=f"finetune {tm.task.name}", disable=_quiet(), leave=False)
+    for epoch in range(ft.epochs):
+        order = list(train_exs)
+        rng.shuffle(order)
+        tm.train(True)
+        run = 0.0
+        for i in range(0, len(order), ft.batch_size):
+            b = tm.batch(order[i:i + ft.batch_size])
+            if not b["n"]:
+                continue
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=amp):
+                loss = tm.loss(b)
+            opt.zero_grad(set_to_none=True)
+            loss.float().backward()
+            torch.nn.utils.clip_grad_norm_(tm.parameters(), 1.0)
+            opt.step()
+            sched.step()
+            value = float(loss.detach())
+            run = 0.9 * run + 0.1 * value if run else value
+            bar.set_postfix(loss=f"{run:.3f}")
+            bar.update(1)
+        val = _eval_loss(tm, val_exs, ft.batch_size) if val_exs else run
+        history.append({"epoch": epoch + 1, "train_loss": run, "val_loss": val})
+        if val < best - 1e-4:
+            best, bad = val, 0
+            best_state = (copy.deepcopy(tm.bb.module.state_dict()),
+                          copy.deepcopy(tm.head.state_dict()) if tm.head is not None else None)
+        else:
+            bad += 1
+            if bad > ft.patience:
+                break
+    bar.close()
+    if best_state is not None:
+        tm.bb.module.load_state_dict(best_state[0])
+        if tm.head is not None and best_state[1] is not None:
+            tm.head.load_state_dict(best_state[1])
+    tm.train(False)
+    return {"history": history, "best_val_loss": best, "steps_per_epoch": steps_per_epoch}
+
+
+def finetune(model: str | Backbone, task: Task, *, seed: int = 0, limit: int | None = None,
+             precision: str = "bf16", out: Path | None = None,
+             overrides: dict[str, Any] | None = None) -> tuple[TaskModel, dict[str, Any]]:
+    """Fine-tune ``model`` on ``task``'s train split; returns the model and an info dict.
+
+    ``limit`` caps every split (quick runs); ``overrides`` replace fine-tuning
+    defaults (``epochs``, ``lr``, ...); with ``out`` the fine-tuned weights,
+    head and ``finetune.json`` are written there.
+    """
+    t0 = time.time()
+    bb = load_backbone(model) if isinstance(model, str) else model
+    head = head_kind(task, bb.kind)
+    ft = replace(task.finetune, **(overrides or {}))
+    cfg = FinetuneConfig(task=ft, seed=seed, limit=limit, precision=precision)
+    _seed_all(seed)
+    tm = TaskModel(bb, task, head, cfg)
+    train_exs = _limited(task.examples("train"), limit)
+    if ft.max_train is not None:
+        train_exs = train_exs[: ft.max_train]
+    val_exs = _limited(task.examples("validation"), limit)
+    result = train(tm, train_exs, val_exs)
+    info = {"model_kind": bb.kind, "head": head, "seed": seed, "limit": limit,
+            "precision": precision, "finetune": asdict(ft), "n_train": len(train_exs),
+            "n_validation": len(val_exs), "train_seconds": round(time.time() - t0, 2), **result}
+    if out is not None:
+        save_finetuned(tm, Path(out), info)
+    return tm, info
+
+
+def save_finetuned(tm: TaskModel, out: Path, info: dict[str, Any]) -> None:
+    """Write backbone, head and ``finetune.json`` under ``out``."""
+    import json
+
+    from safetensors.torch import save_file
+
+    from tasks.models import save_backbone
+
+    out.mkdir(parents=True, exist_ok=True)
+    save_backbone(tm.bb, out)
+    if tm.head is not None:
+        tmp = out / ".head.safetensors.tmp"
+        save_file({k: v.contiguous() for k, v in tm.head.state_dict().items()}, str(tmp))
+        os.replace(tmp, out / "head.safetensors")
+    meta = {"task": tm.task.name, "task_version": tm.task.version, "labels": tm.labels,
+            "base_model": tm.bb.model_id, "base_content_hash": tm.bb.content_hash, **info}
+    tmp = out / ".finetune.json.tmp"
+    tmp.write_text(json.dumps(meta, indent=2))
+    os.replace(tmp, out / "finetune.json")
