@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import difflib
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -148,6 +148,19 @@ class Metric:
         interval over examples (``n_bootstrap`` resamples, seeded), the corpus
         metric being recomputed on every resample.
         """
+        return self.compute_with_examples(predictions, references, ci=ci,
+                                          n_bootstrap=n_bootstrap, seed=seed)[0]
+
+    def compute_with_examples(
+        self,
+        predictions: Sequence[Any],
+        references: Sequence[Sequence[str]] | None = None,
+        *,
+        ci: bool = True,
+        n_bootstrap: int = 1000,
+        seed: int = 0,
+    ) -> tuple[Score, list[float]]:
+        """``compute`` and ``per_example`` in one pass (BERTScore runs its model once)."""
         preds, refs = self.validate(predictions, references)
         ev = self._evaluate(preds, refs)
         interval = None
@@ -156,16 +169,18 @@ class Metric:
 
             scores = resample_scores(self, ev.stats, n_bootstrap, seed)
             interval = percentile_interval(scores)
-        return Score(name=self.name, score=float(ev.score), signature=self.signature().format(),
-                     details=ev.details, ci=interval)
+        score = Score(name=self.name, score=float(ev.score), signature=self.signature().format(),
+                      details=ev.details, ci=interval)
+        return score, self._rows_scores(ev.stats)
+
+    def _rows_scores(self, stats: np.ndarray) -> list[float]:
+        return [float(self._score_from_stats(stats[i : i + 1])) for i in range(len(stats))]
 
     def per_example(
         self, predictions: Sequence[Any], references: Sequence[Sequence[str]] | None = None
     ) -> list[float]:
         """Sentence-level scores on the same scale as the corpus score."""
-        preds, refs = self.validate(predictions, references)
-        stats = self._evaluate(preds, refs).stats
-        return [float(self._score_from_stats(stats[i : i + 1])) for i in range(len(stats))]
+        return self._rows_scores(self.stats(predictions, references))
 
     def stats(
         self, predictions: Sequence[Any], references: Sequence[Sequence[str]] | None = None
@@ -178,7 +193,7 @@ class Metric:
         self, predictions: Sequence[Any], references: Sequence[Sequence[str]] | None
     ) -> tuple[list[Any], list[list[str]] | None]:
         """Check shapes and types; raise HarnessError naming the first problem."""
-        if isinstance(predictions, (str, bytes)) or not isinstance(predictions, Sequence):
+        if isinstance(predictions, (str, bytes, Mapping)) or not isinstance(predictions, Iterable):
             raise HarnessError(f"{self.name}: predictions must be a list, got "
                                f"{type(predictions).__name__}")
         preds = list(predictions)
@@ -198,7 +213,7 @@ class Metric:
         return preds, self._validate_references(preds, references)
 
     def _validate_references(self, preds: list[Any], references: Any) -> list[list[str]]:
-        if isinstance(references, (str, bytes)) or not isinstance(references, Sequence):
+        if isinstance(references, (str, bytes, Mapping)) or not isinstance(references, Iterable):
             raise HarnessError(f"{self.name}: references must be a list of lists of strings")
         refs = list(references)
         if len(refs) != len(preds):
@@ -208,11 +223,12 @@ class Metric:
             )
         out = []
         for i, r in enumerate(refs):
-            if isinstance(r, str) or not isinstance(r, Sequence):
+            if isinstance(r, (str, bytes, Mapping)) or not isinstance(r, Iterable):
                 raise HarnessError(
                     f"{self.name}: references[{i}] is a {type(r).__name__}, not a list of strings",
                     hint="references are one list per prediction, e.g. [['the ref']]",
                 )
+            r = list(r)
             if not r:
                 raise HarnessError(f"{self.name}: references[{i}] is an empty list",
                                    hint="every prediction needs at least one reference")
@@ -220,7 +236,7 @@ class Metric:
                 if not isinstance(x, str):
                     raise HarnessError(f"{self.name}: a reference of example {i} is a "
                                        f"{type(x).__name__}, not a string")
-            out.append(list(r))
+            out.append(r)
         return out
 
     @classmethod
@@ -237,7 +253,11 @@ class Metric:
 
 
 def coerce(raw: str, default: Any, key: str) -> Any:
-    """Parse one option string by the type of its default (None: int, float, bool or str)."""
+    """Parse one option string by the type of its default (None: int, float, bool or str).
+
+    ``none`` stays a string: it is a value of some options (sacrebleu's ``tokenize``),
+    and an option left out already takes its default.
+    """
     lowered = raw.strip().lower()
     if isinstance(default, bool) or (default is None and lowered in ("true", "false")):
         if lowered in ("1", "true", "yes", "on"):
@@ -245,8 +265,6 @@ def coerce(raw: str, default: Any, key: str) -> Any:
         if lowered in ("0", "false", "no", "off"):
             return False
         raise HarnessError(f"option {key}={raw!r} is not a boolean", hint="use true or false")
-    if lowered in ("none", "null") and default is None:
-        return None
     kinds: tuple[Callable[[str], Any], ...]
     if isinstance(default, int):
         kinds = (int,)
@@ -325,8 +343,13 @@ def _load_registry() -> dict[str, type[Metric]]:
     import importlib
     from importlib.metadata import entry_points
 
-    for module in BUILTIN_MODULES:
-        importlib.import_module(module)
+    for name in BUILTIN_MODULES:
+        module = importlib.import_module(name)
+        # Re-add the module's registered classes: the decorator ran only at first import.
+        for obj in vars(module).values():
+            if (isinstance(obj, type) and issubclass(obj, Metric) and obj.__module__ == name
+                    and obj.name):
+                _add(obj.name, obj)
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         try:
             cls = ep.load()

@@ -36,17 +36,21 @@ class _Classification(Metric):
         self._labels = sorted(set(gold) | set(predictions))
         index = {label: k for k, label in enumerate(self._labels)}
         stats = np.array([[index[g], index[p]] for g, p in zip(gold, predictions)], dtype=np.int64)
-        score = self._sklearn_score(stats)
-        return Evaluation(score=score, details=self._details(stats), stats=stats)
+        score, details = self._sklearn_score(stats)
+        return Evaluation(score=score, details=details, stats=stats)
 
-    def _sklearn_score(self, stats: np.ndarray) -> float:
-        from sklearn.metrics import accuracy_score, f1_score
+    def _sklearn_score(self, stats: np.ndarray) -> tuple[float, dict[str, Any]]:
+        """The score and details from scikit-learn (f1_score is this same call's F)."""
+        from sklearn.metrics import accuracy_score, precision_recall_fscore_support
 
         y_true, y_pred = stats[:, 0], stats[:, 1]
+        details = self._details(stats)
         if self.average is None:
-            return 100.0 * float(accuracy_score(y_true, y_pred))
-        return 100.0 * float(f1_score(y_true, y_pred, average=self.average,
-                                      zero_division=self.options["zero_division"]))
+            return 100.0 * float(accuracy_score(y_true, y_pred)), details
+        p, r, f, _ = precision_recall_fscore_support(
+            y_true, y_pred, average=self.average, zero_division=self.options["zero_division"])
+        details.update(precision=100.0 * float(p), recall=100.0 * float(r))
+        return 100.0 * float(f), details
 
     def _score_from_stats(self, stats: np.ndarray) -> float:
         """The same number as scikit-learn from a confusion matrix (1000x faster).
@@ -71,10 +75,6 @@ class _Classification(Metric):
         y_true, y_pred = stats[:, 0], stats[:, 1]
         zd = self.options["zero_division"]
         details: dict[str, Any] = {"n": int(len(stats)), "n_labels": len(self._labels)}
-        if self.average is not None:
-            p, r, f, _ = precision_recall_fscore_support(y_true, y_pred, average=self.average,
-                                                         zero_division=zd)
-            details.update(precision=100.0 * float(p), recall=100.0 * float(r))
         p, r, f, s = precision_recall_fscore_support(
             y_true, y_pred, labels=list(range(len(self._labels))), average=None, zero_division=zd)
         details["per_label"] = {

@@ -26,11 +26,15 @@ def ngrams(tokens: list[str], n: int) -> list[tuple[str, ...]]:
 
 
 class _Distinct(Metric):
-    """Stats rows are ``[response index, n-gram count, token count]``."""
+    """Stats rows are ``[response index, n-gram count, token count, run id]``."""
 
     defaults: dict[str, Any] = {"lowercase": False}
     references_required = False
     order = 1
+
+    def _check_options(self) -> None:
+        self._incidence: dict[int, Any] = {}
+        self._runs = 0
 
     def _evaluate(self, predictions: list[str], references: Any) -> Evaluation:
         from scipy.sparse import csr_matrix
@@ -44,9 +48,14 @@ class _Distinct(Metric):
             rows.extend([i] * len(uniq))
             cols.extend(uniq)
             stats.append([i, len(grams), len(tokens)])
-        self._incidence = csr_matrix((np.ones(len(rows), dtype=np.int32), (rows, cols)),
-                                     shape=(len(predictions), max(len(ids), 1)))
-        arr = np.array(stats, dtype=np.int64)
+        # Keyed by a run id stored in the rows, so that stats of two systems (paired
+        # bootstrap) each resample against their own n-grams.
+        run = self._runs = self._runs + 1
+        if len(self._incidence) >= 4:  # a paired test needs two; keep memory bounded
+            del self._incidence[min(self._incidence)]
+        self._incidence[run] = csr_matrix((np.ones(len(rows), dtype=np.int32), (rows, cols)),
+                                          shape=(len(predictions), max(len(ids), 1)))
+        arr = np.array([[*row, run] for row in stats], dtype=np.int64)
         total = arr[:, 1].sum()
         details = {"n_distinct": len(ids), "n_ngrams": int(total),
                    "n_tokens": int(arr[:, 2].sum()),
@@ -59,9 +68,10 @@ class _Distinct(Metric):
 
     def _score_from_stats(self, stats: np.ndarray) -> float:
         # Distinct n-grams of the resample: columns hit by any selected response.
-        chosen = np.zeros(self._incidence.shape[0], dtype=np.int32)
+        incidence = self._incidence[int(stats[0, 3])]
+        chosen = np.zeros(incidence.shape[0], dtype=np.int32)
         chosen[np.unique(stats[:, 0])] = 1
-        distinct = int(np.count_nonzero(self._incidence.T @ chosen))
+        distinct = int(np.count_nonzero(incidence.T @ chosen))
         return self._ratio(distinct, int(stats[:, 1].sum()))
 
     def signature(self) -> Signature:

@@ -93,7 +93,7 @@ def test_coerce_option_strings() -> None:
     assert coerce("2", 0, "k") == 2
     assert coerce("0.5", 1.0, "k") == 0.5
     assert coerce("intl", "13a", "k") == "intl"
-    assert coerce("none", None, "k") is None
+    assert coerce("none", None, "k") == "none"  # sacrebleu's tokenize=none
     assert coerce("3", None, "k") == 3
     with pytest.raises(HarnessError):
         coerce("maybe", True, "k")
@@ -114,3 +114,56 @@ def test_register_metric_rejects_duplicates_and_non_metrics() -> None:
 def test_empty_hypothesis_scores_zero_not_nan() -> None:
     s = load_metric("bleu").compute([""], [["a reference"]])
     assert s.score == 0.0 and not math.isnan(s.score)
+
+
+def test_entry_point_plugin_joins_the_registry(tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    """A package exposing the entry-point group harness.metrics is listed and loads."""
+    import importlib
+
+    import harness.metrics.base as base
+
+    pkg = tmp_path / "harness_plugin_metric.py"
+    pkg.write_text(
+        "import numpy as np\n"
+        "from harness.metrics import MeanMetric, Signature\n"
+        "class Length(MeanMetric):\n"
+        "    name = 'hyp_length'\n"
+        "    references_required = False\n"
+        "    def _example_rows(self, preds, refs):\n"
+        "        return np.array([[len(p.split()), 1.0] for p in preds])\n"
+        "    def signature(self):\n"
+        "        return Signature(self.name, (('tok', 'whitespace'),))\n")
+    dist = tmp_path / "harness_plugin_metric-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: harness-plugin-metric\n"
+                                   "Version: 0.1\n")
+    (dist / "entry_points.txt").write_text(
+        "[harness.metrics]\nhyp_length = harness_plugin_metric:Length\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    importlib.invalidate_caches()
+    monkeypatch.setattr(base, "_REGISTRY", {})
+    monkeypatch.setattr(base, "_LOADED", False)
+    assert "hyp_length" in list_metrics() and "bleu" in list_metrics()
+    s = load_metric("hyp_length").compute(["a b c", "d"], ci=False)
+    assert s.score == 2.0 and s.signature == "hyp_length|tok:whitespace"
+
+
+def test_cli_style_options_reach_the_library() -> None:
+    from harness.metrics import get_metric_class
+
+    cls = get_metric_class("bleu")
+    opts = cls.parse_options({"tokenize": "none", "smooth_value": "0.2", "lowercase": "yes"})
+    assert opts == {"tokenize": "none", "smooth_value": 0.2, "lowercase": True}
+    assert "tok:none" in cls(**opts).compute(HYPS, REFS, ci=False).signature
+
+
+def test_compute_with_examples_is_compute_plus_per_example() -> None:
+    m = load_metric("rougeL")
+    score, per = m.compute_with_examples(HYPS, REFS)
+    assert score == m.compute(HYPS, REFS)
+    assert per == m.per_example(HYPS, REFS)
+
+
+def test_tuples_and_generators_are_accepted() -> None:
+    a = load_metric("chrf").compute(tuple(HYPS), (tuple(r) for r in REFS), ci=False)
+    assert a.score == load_metric("chrf").compute(HYPS, REFS, ci=False).score

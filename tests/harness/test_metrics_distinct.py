@@ -44,3 +44,14 @@ def test_bootstrap_resample_equals_recount() -> None:
             idx = rng.integers(0, len(responses), len(responses))
             assert m._score_from_stats(stats[idx]) == pytest.approx(
                 _brute([responses[i] for i in idx], n), abs=1e-9)
+
+
+def test_paired_bootstrap_keeps_each_system_with_its_own_ngrams() -> None:
+    from harness.metrics.bootstrap import paired_bootstrap
+
+    varied = ["the cat sat", "a dog ran far", "birds fly high", "fish swim deep"] * 5
+    dull = ["I don't know"] * 20
+    m = load_metric("distinct_2")
+    res = paired_bootstrap(m, varied, dull, None, n=200)
+    assert res["delta"] == pytest.approx(_brute(varied, 2) - _brute(dull, 2))
+    assert res["ci"][0] > 0

@@ -1,0 +1,178 @@
+"""Metric speed: seconds per 10,000 segments, and the harness's overhead over the
+reference library called directly (target: under 5%).
+
+Segments are real English sentences from Debian's ``trans-de-en`` dictionary
+(DATA.md); each hypothesis is its reference deterministically damaged (a word
+dropped, two swapped), like a weak system's output. Each measurement is the
+best of ``--repeat`` runs, harness and library alternating, without the
+bootstrap (reported separately as the cost of the 95% CI). BERTScore runs on
+fewer segments (``--bert-segments``), with the model loaded before timing.
+
+    python bench/metrics.py [--segments 10000] [--repeat 3] [--only bleu,chrf]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from harness.metrics import load_metric  # noqa: E402
+
+TRANS = Path("/usr/share/trans/de-en")
+
+
+def sentences(limit: int) -> list[str]:
+    """English example sentences of trans-de-en (4+ words, ending in . ? !)."""
+    out: list[str] = []
+    seen: set[str] = set()
+    if not TRANS.exists():
+        raise SystemExit(f"{TRANS} missing: apt install trans-de-en (make setup)")
+    with TRANS.open(encoding="utf-8") as fh:
+        for line in fh:
+            if " :: " not in line or line.startswith("#"):
+                continue
+            for en in line.rstrip("\n").split(" :: ", 1)[1].split(" | "):
+                en = re.sub(r"\s+", " ", en).strip()
+                if len(en.split()) >= 4 and en[-1] in ".?!" and en not in seen:
+                    seen.add(en)
+                    out.append(en)
+                    if len(out) >= limit:
+                        return out
+    return out
+
+
+def damage(text: str, rng: random.Random) -> str:
+    """Drop one word and swap two neighbours: a plausible weak hypothesis."""
+    words = text.split()
+    del words[rng.randrange(len(words))]
+    if len(words) > 2:
+        i = rng.randrange(len(words) - 1)
+        words[i], words[i + 1] = words[i + 1], words[i]
+    return " ".join(words)
+
+
+def best_of(fn: Callable[[], object], repeat: int) -> float:
+    """Fastest wall time of ``repeat`` calls."""
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def direct_fns(hyps: list[str], refs: list[str]) -> dict[str, Callable[[], object]]:
+    """The reference libraries called directly, the way a user would."""
+    import sacrebleu
+    from nltk.corpus import wordnet
+    from nltk.translate.meteor_score import meteor_score
+    from rouge_score import rouge_scorer
+    from sklearn.metrics import accuracy_score, f1_score
+
+    def rouge(kind: str) -> Callable[[], object]:
+        scorer = rouge_scorer.RougeScorer([kind])
+        return lambda: sum(scorer.score(r, h)[kind].fmeasure for h, r in zip(hyps, refs))
+
+    gold = [r.split()[0].lower() for r in refs]
+    pred = [h.split()[0].lower() for h in hyps]
+    return {
+        "bleu": lambda: sacrebleu.metrics.BLEU().corpus_score(hyps, [refs]),
+        "chrf": lambda: sacrebleu.metrics.CHRF().corpus_score(hyps, [refs]),
+        "ter": lambda: sacrebleu.metrics.TER().corpus_score(hyps, [refs]),
+        "rouge1": rouge("rouge1"), "rouge2": rouge("rouge2"), "rougeL": rouge("rougeL"),
+        "rougeLsum": rouge("rougeLsum"),
+        "meteor": lambda: sum(meteor_score([r.split()], h.split(), wordnet=wordnet)
+                              for h, r in zip(hyps, refs)),
+        "accuracy": lambda: accuracy_score(gold, pred),
+        "macro_f1": lambda: f1_score(gold, pred, average="macro", zero_division=0.0),
+        "micro_f1": lambda: f1_score(gold, pred, average="micro", zero_division=0.0),
+    }
+
+
+def inputs(name: str, hyps: list[str], refs: list[str]) -> tuple[list, list | None]:
+    """The harness's inputs for one metric."""
+    if name in ("accuracy", "macro_f1", "micro_f1"):
+        return [h.split()[0].lower() for h in hyps], [[r.split()[0].lower()] for r in refs]
+    if name in ("distinct_1", "distinct_2"):
+        return hyps, None
+    if name in ("perplexity", "bits_per_byte", "cross_entropy", "token_accuracy"):
+        rng = random.Random(0)
+        docs = [{"token_logprobs": [-rng.expovariate(0.5) for _ in h.split()],
+                 "token_correct": [rng.random() < 0.4 for _ in h.split()],
+                 "n_bytes": len(h.encode()), "n_words": len(h.split())} for h in hyps]
+        return docs, None
+    return hyps, [[r] for r in refs]
+
+
+def bench_bertscore(hyps: list[str], refs: list[str], repeat: int) -> dict[str, float]:
+    """BERTScore (MiniLM, offline) on a few segments, model warm for both sides."""
+    m = load_metric("bertscore")
+    m.compute(hyps[:4], [[r] for r in refs[:4]], ci=False)  # loads the model
+    from harness.metrics.bertscore import _SCORERS
+
+    scorer = next(iter(_SCORERS.values()))
+    ours = best_of(lambda: m.compute(hyps, [[r] for r in refs], ci=False), repeat)
+    lib = best_of(lambda: scorer.score(hyps, refs, batch_size=64), repeat)
+    return {"harness_s": ours, "library_s": lib}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--segments", type=int, default=10_000)
+    ap.add_argument("--bert-segments", type=int, default=200)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--only", default="", help="comma-separated metric names")
+    args = ap.parse_args(argv)
+
+    refs = sentences(args.segments)
+    rng = random.Random(0)
+    hyps = [damage(r, rng) for r in refs]
+    n = len(refs)
+    per10k = 10_000 / n
+    direct = direct_fns(hyps, refs)
+    names = [x for x in (args.only.split(",") if args.only else [
+        "bleu", "chrf", "ter", "rouge1", "rouge2", "rougeL", "rougeLsum", "meteor", "accuracy",
+        "macro_f1", "micro_f1", "exact_match", "token_f1", "distinct_1", "distinct_2",
+        "perplexity", "bits_per_byte", "bertscore"]) if x]
+    print(f"{n} segments of trans-de-en; best of {args.repeat}; seconds per 10,000 segments")
+    print(f"{'metric':<14}{'harness':>10}{'library':>10}{'overhead':>10}{'+CI(1000)':>11}")
+    rows = {}
+    for name in names:
+        if name == "bertscore":
+            k = min(args.bert_segments, n)
+            r = bench_bertscore(hyps[:k], refs[:k], args.repeat)
+            scale = 10_000 / k
+            ours, lib, ci_cost = r["harness_s"] * scale, r["library_s"] * scale, float("nan")
+            note = f" ({k} segments)"
+        else:
+            m = load_metric(name)
+            preds, gold = inputs(name, hyps, refs)
+            m.compute(preds, gold, ci=False)  # warm caches (WordNet, tokenizers)
+            lib = best_of(direct[name], args.repeat) * per10k if name in direct else float("nan")
+            ours = best_of(lambda m=m, p=preds, g=gold: m.compute(p, g, ci=False),
+                           args.repeat) * per10k
+            with_ci = best_of(lambda m=m, p=preds, g=gold: m.compute(p, g), 1) * per10k
+            ci_cost, note = with_ci - ours, ""
+        over = (ours / lib - 1) * 100 if lib == lib else float("nan")
+        rows[name] = {"harness_s_per_10k": ours, "library_s_per_10k": lib,
+                      "overhead_pct": over, "ci_s_per_10k": ci_cost}
+        over_s = f"{over:+.1f}%" if over == over else "n/a"
+        lib_s = f"{lib:.3f}" if lib == lib else "n/a"
+        ci_s = f"{ci_cost:.3f}" if ci_cost == ci_cost else "n/a"
+        print(f"{name:<14}{ours:>10.3f}{lib_s:>10}{over_s:>10}{ci_s:>11}{note}", flush=True)
+    print(json.dumps(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
