@@ -17,6 +17,7 @@ depend on document order or on which other documents survived cleaning.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -260,11 +261,38 @@ def ensure_corpus(name_or_dir: str | Path, cache_root: str | Path) -> Path:
         return path
     safe = str(name_or_dir).replace("/", "_").replace(":", "_").strip("._") or "corpus"
     target = Path(cache_root) / safe
+    if _is_current(target):
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # Several processes (DDP ranks, parallel tests) may ask at once: one builds, the
+    # others wait on the lock and then find the finished corpus.
+    with _locked(target.with_name(f".{safe}.lock")):
+        if _is_current(target):
+            return target
+        return build_corpus(str(name_or_dir), target)
+
+
+def _is_current(target: Path) -> bool:
     report = target / "report.json"
-    if is_corpus_dir(target) and report.is_file():
+    if not (is_corpus_dir(target) and report.is_file()):
+        return False
+    try:
+        return json.loads(report.read_text()).get("format") == FORMAT
+    except json.JSONDecodeError:
+        return False
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An exclusive advisory lock on ``path`` (a no-op where fcntl does not exist)."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows
+        yield
+        return
+    with open(path, "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
         try:
-            if json.loads(report.read_text()).get("format") == FORMAT:
-                return target
-        except json.JSONDecodeError:
-            pass
-    return build_corpus(str(name_or_dir), target)
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)

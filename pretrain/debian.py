@@ -122,7 +122,7 @@ def long_text(raw: str) -> str:
     for line in raw.split("\n"):
         line = line[1:] if line.startswith(" ") else line
         lines.append("" if line.strip() == "." else line.rstrip())
-    return "\n".join(lines).strip()
+    return "\n".join(lines).strip("\n")
 
 
 def sections(cache: Path | None = None, stats=None) -> dict[str, str]:  # type: ignore[no-untyped-def]

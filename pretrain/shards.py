@@ -73,10 +73,11 @@ def write_shards(corpus_dir: str | Path, tok: Tokenizer, arch: str) -> Path:
                                    hint="rebuild the corpus with more text")
             meta["n_tokens"][split], meta["n_docs"][split] = n_tok, n_doc
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2))
-        if final.exists():  # another process won the race: keep theirs
-            shutil.rmtree(tmp)
-        else:
+        try:
             os.replace(tmp, final)
+        except OSError:  # another process (a DDP rank) finished first: keep theirs
+            if not (final / "meta.json").is_file():
+                raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return final
