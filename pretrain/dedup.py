@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import re
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
 
 from pretrain.clean import Doc, Step
 
@@ -73,14 +77,93 @@ class ParagraphDedup(Step):
         return {**doc, "text": "\n\n".join(kept)}
 
 
+_SHIFT = np.uint64(32)
+_CHUNK = 4096  # shingles per block, bounding the (num_perm, chunk) matrix
+
+
+@dataclass(frozen=True)
+class Signature:
+    """A MinHash signature in the shape datasketch's LSH reads (``hashvalues``, ``len``)."""
+
+    hashvalues: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.hashvalues)
+
+    def jaccard(self, other: Signature) -> float:
+        """Estimated Jaccard similarity: the share of equal minima."""
+        return float(np.mean(self.hashvalues == other.hashvalues))
+
+
+class MinHasher:
+    """MinHash of word shingles, vectorised with numpy.
+
+    Each word is hashed once (CRC-32 of its UTF-8, cached), a shingle's hash
+    mixes its words' hashes, and permutation ``i`` is the multiply-add-shift hash
+    ``((a_i * x + b_i) mod 2^64) >> 32`` (odd ``a_i``), with ``a_i`` and ``b_i``
+    drawn from a fixed seed so that signatures are reproducible.
+    """
+
+    def __init__(self, num_perm: int, shingle: int, seed: int = 1) -> None:
+        rng = np.random.default_rng(seed)
+        self.a = rng.integers(0, 1 << 63, size=(num_perm, 1), dtype=np.uint64) * np.uint64(2) + \
+            np.uint64(1)
+        self.b = rng.integers(0, 1 << 63, size=(num_perm, 1), dtype=np.uint64)
+        self.shingle = shingle
+        self._cache: dict[str, int] = {}
+
+    def _word_ids(self, words: list[str]) -> np.ndarray:
+        cache = self._cache
+        if len(cache) > 2_000_000:  # bound the cache on huge vocabularies
+            cache.clear()
+        out = [cache.get(w) for w in words]
+        for i, h in enumerate(out):
+            if h is None:
+                out[i] = cache[words[i]] = zlib.crc32(words[i].encode("utf-8"))
+        return np.asarray(out, dtype=np.uint64)
+
+    def shingle_hashes(self, text: str) -> np.ndarray:
+        """Distinct 32-bit hashes of the lowercased word shingles (empty if too short)."""
+        words = _WORD.findall(text.lower())
+        k = self.shingle
+        if len(words) < k:
+            return np.zeros(0, dtype=np.uint64)
+        ids = self._word_ids(words)
+        n = len(ids) - k + 1
+        h = np.zeros(n, dtype=np.uint64)
+        with np.errstate(over="ignore"):
+            for j in range(k):  # polynomial rolling combination, wrapping mod 2^64
+                h = h * np.uint64(0x100000001B3) + ids[j:j + n]
+            h ^= h >> np.uint64(29)
+            h = (h * np.uint64(0xBF58476D1CE4E5B9)) >> np.uint64(32)
+        return np.unique(h)
+
+    def signature(self, text: str) -> Signature | None:
+        """The MinHash signature of ``text`` (None when shorter than one shingle)."""
+        x = self.shingle_hashes(text)
+        if len(x) == 0:
+            return None
+        sig = np.full(len(self.a), np.iinfo(np.uint64).max, dtype=np.uint64)
+        with np.errstate(over="ignore"):
+            for i in range(0, len(x), _CHUNK):
+                # multiply-add-shift: ((a*x + b) mod 2^64) >> 32, a odd (Dietzfelbinger)
+                perm = self.a * x[None, i:i + _CHUNK]
+                perm += self.b  # in place: the matrix is the costly part
+                perm >>= _SHIFT
+                np.minimum(sig, perm.min(axis=1), out=sig)
+        return Signature(sig)
+
+
 class NearDedup(Step):
     """MinHash over word shingles with an LSH index: drop a document similar to a kept one.
 
     Similarity is the Jaccard index of the sets of ``shingle``-word shingles
-    (lowercased); a document whose estimated similarity to any earlier kept
-    document reaches ``threshold`` is a near duplicate. LSH (datasketch) picks
-    bands and rows for the threshold, so lookups stay fast as the index grows.
-    Documents shorter than one shingle are kept (nothing to compare).
+    (lowercased). LSH (datasketch's ``MinHashLSH``, bands and rows chosen for the
+    threshold) proposes candidates among the kept documents; a candidate counts
+    only if the signatures' estimated Jaccard reaches ``threshold``, which
+    removes LSH's false positives. Documents shorter than one shingle are kept.
+    Memory: one signature (4 bytes per permutation) and its band keys per kept
+    document.
     """
 
     name = "near_dedup"
@@ -90,34 +173,28 @@ class NearDedup(Step):
 
         super().__init__()
         self.threshold, self.num_perm, self.shingle = threshold, num_perm, shingle
+        self.hasher = MinHasher(num_perm, shingle)
         self.lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+        self.signatures: dict[str, np.ndarray] = {}
         self.n = 0
         self.extra = {"threshold": threshold, "num_perm": num_perm, "shingle_words": shingle,
-                      "examples": []}
-
-    def minhash(self, text: str):  # type: ignore[no-untyped-def]
-        """The MinHash signature of ``text``'s word shingles (None when too short)."""
-        from datasketch import MinHash
-
-        words = _WORD.findall(text.lower())
-        if len(words) < self.shingle:
-            return None
-        k = self.shingle
-        shingles = {" ".join(words[i:i + k]).encode("utf-8") for i in range(len(words) - k + 1)}
-        m = MinHash(num_perm=self.num_perm, seed=1)
-        m.update_batch(list(shingles))
-        return m
+                      "lsh_candidates_rejected": 0, "examples": []}
 
     def process(self, doc: Doc) -> Doc | None:
-        m = self.minhash(doc["text"])
-        if m is None:
+        sig = self.hasher.signature(doc["text"])
+        if sig is None:
             return doc
-        hits = self.lsh.query(m)
-        if hits:
-            if len(self.extra["examples"]) < 5:
-                self.extra["examples"].append({"removed": doc["id"], "similar_to": hits[0]})
-            return None
+        for key in self.lsh.query(sig):
+            similarity = sig.jaccard(Signature(self.signatures[key]))
+            if similarity >= self.threshold:
+                if len(self.extra["examples"]) < 5:
+                    self.extra["examples"].append({"removed": doc["id"], "similar_to": key,
+                                                   "jaccard": round(similarity, 3)})
+                return None
+            self.extra["lsh_candidates_rejected"] += 1
         # LSH keys must be unique; the running number guards against repeated ids.
         self.n += 1
-        self.lsh.insert(f"{doc['id']}#{self.n}" if doc["id"] in self.lsh else doc["id"], m)
+        key = f"{doc['id']}#{self.n}" if doc["id"] in self.signatures else doc["id"]
+        self.lsh.insert(key, sig)
+        self.signatures[key] = sig.hashvalues.astype(np.uint32)
         return doc

@@ -9,7 +9,7 @@ from pretrain.clean import Doc, Step
 
 # Classifying the first few thousand characters is as accurate as the whole
 # document for prose and keeps long documents cheap.
-_SAMPLE_CHARS = 5000
+_SAMPLE_CHARS = 2000
 
 
 @lru_cache(maxsize=1)
