@@ -17,7 +17,6 @@ a task gets a ``not_applicable`` row with the reason.
 from __future__ import annotations
 
 import dataclasses
-import shutil
 import sys
 import time
 import types
@@ -51,6 +50,8 @@ class EvalConfig:
     mode: str = "finetune"
     limit: int | None = None
     n_bootstrap: int = 1000
+    precision: str = "bf16"
+    overrides: tuple[tuple[str, Any], ...] = ()   # fine-tuning defaults replaced, e.g. epochs
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -59,6 +60,14 @@ class EvalConfig:
             raise HarnessError(f"--limit must be at least 1, got {self.limit}")
         if self.n_bootstrap < 0:
             raise HarnessError("n_bootstrap must be >= 0")
+        if self.precision not in ("fp32", "bf16"):
+            raise HarnessError(f"unknown precision {self.precision!r}", hint="use fp32 or bf16")
+        from tasks.base import FINETUNE_KEYS
+
+        bad = sorted(k for k, _ in self.overrides if k not in FINETUNE_KEYS)
+        if bad:
+            raise HarnessError(f"unknown fine-tuning key(s): {', '.join(bad)}",
+                               hint=f"valid keys: {', '.join(FINETUNE_KEYS)}")
 
 
 @dataclass(frozen=True)
@@ -73,8 +82,11 @@ class Job:
 
     def config(self, cfg: EvalConfig) -> dict[str, Any]:
         """The config that keys this job's results (no seed: that is keyed on its own)."""
-        ft = dataclasses.asdict(self.task.finetune) if self.mode == "finetune" else None
-        return {"mode": self.mode, "limit": cfg.limit, "finetune": ft}
+        ft = None
+        if self.mode == "finetune":
+            ft = dataclasses.asdict(dataclasses.replace(self.task.finetune, **dict(cfg.overrides)))
+        return {"mode": self.mode, "limit": cfg.limit, "finetune": ft,
+                "precision": cfg.precision if self.baseline is None else None}
 
     def keys(self, cfg: EvalConfig) -> tuple[str, str, str]:
         """(config hash, infer key, score key)."""
@@ -91,17 +103,20 @@ def evaluate(models: Sequence[str | Path], tasks: str | Sequence[str] = "all", *
              mode: str = "finetune", seeds: Sequence[int] = (0,), limit: int | None = None,
              out: str | Path = "results", db: str | None = None, baselines: bool = True,
              batch_size: int = 16, n_bootstrap: int = 1000, rescore: bool = False,
-             include: Sequence[str | Path] = ()) -> list[Result]:
+             include: Sequence[str | Path] = (), precision: str = "bf16",
+             overrides: dict[str, Any] | None = None) -> list[Result]:
     """Evaluate every model on every task with every seed; return one Result per job.
 
     ``models``: checkpoint/run directories or ``hf:PATH``; ``tasks``: names or
     ``"all"`` (every task available here); ``db``: store URL (default
     ``OUT/harness.sqlite``). ``rescore`` recomputes metrics from the saved
     predictions without running any model. ``batch_size`` only changes speed.
+    ``overrides`` replace the tasks' fine-tuning defaults (``{"epochs": 1}``).
     """
     from leaderboards.store import open_store
 
-    cfg = EvalConfig(mode=mode, limit=limit, n_bootstrap=n_bootstrap)
+    cfg = EvalConfig(mode=mode, limit=limit, n_bootstrap=n_bootstrap, precision=precision,
+                     overrides=tuple(sorted((overrides or {}).items())))
     out = Path(out)
     task_objs = resolve_tasks(tasks, include)
     refs = [describe_model(m) for m in models]
@@ -119,10 +134,9 @@ def evaluate(models: Sequence[str | Path], tasks: str | Sequence[str] = "all", *
 def resolve_tasks(tasks: str | Sequence[str], include: Sequence[str | Path] = ()) -> list[Any]:
     """Task objects for names or ``all``; every problem is reported at once."""
     from tasks import get_task, list_tasks
-    from tasks import include as include_dir
 
     for folder in include:
-        include_dir(folder)
+        _include_once(Path(folder))
     names = [tasks] if isinstance(tasks, str) else list(tasks)
     names = [n.strip() for part in names for n in str(part).split(",") if n.strip()]
     if names == ["all"]:
@@ -144,6 +158,21 @@ def resolve_tasks(tasks: str | Sequence[str], include: Sequence[str | Path] = ()
     if problems:
         raise HarnessError("; ".join(problems), hint="see `harness tasks list`")
     return objs
+
+
+def _include_once(folder: Path) -> None:
+    """Register a folder's YAML tasks unless this very folder already registered them."""
+    from tasks import include, list_tasks
+    from tasks.registry import origin_of
+    from tasks.yaml_task import read_yaml_name
+
+    files = [folder] if folder.is_file() else sorted([*folder.glob("*.yaml"),
+                                                      *folder.glob("*.yml")])
+    known = set(list_tasks())
+    if files and all(read_yaml_name(f) in known and origin_of(read_yaml_name(f)) == str(f)
+                     for f in files):
+        return
+    include(folder)
 
 
 def plan(refs: list[ModelRef], task_objs: list[Any], cfg: EvalConfig, seeds: list[int],
@@ -179,8 +208,7 @@ def run_job(job: Job, cfg: EvalConfig, out: Path, store: Any, *, batch_size: int
     t0 = time.perf_counter()
     meta = read_json(sidecar) if sidecar.is_file() and ppath.is_file() else {}
     if meta.get("key") != infer_key:
-        meta = infer(job, cfg, ppath, sidecar, infer_key, batch_size=batch_size, workdir=rpath.parent
-                     / f".work-seed-{job.seed}")
+        meta = infer(job, cfg, ppath, sidecar, infer_key, batch_size=batch_size)
     doc = base_document(job, cfg, chash, infer_key, score_key, meta)
     if meta["status"] == "ok":
         rows = read_predictions(ppath)
@@ -197,7 +225,7 @@ def run_job(job: Job, cfg: EvalConfig, out: Path, store: Any, *, batch_size: int
 
 
 def infer(job: Job, cfg: EvalConfig, ppath: Path, sidecar: Path, key: str, *,
-          batch_size: int, workdir: Path) -> dict[str, Any]:
+          batch_size: int) -> dict[str, Any]:
     """Stage 1: predictions for every test example, saved before anything is scored."""
     t0 = time.perf_counter()
     meta: dict[str, Any] = {"key": key, "status": "ok", "reason": None}
@@ -208,13 +236,12 @@ def infer(job: Job, cfg: EvalConfig, ppath: Path, sidecar: Path, key: str, *,
 
         try:
             preds = predict(job.model.spec, job.task, mode=cfg.mode, seed=job.seed,
-                            limit=cfg.limit, batch_size=batch_size, workdir=workdir)
+                            limit=cfg.limit, batch_size=batch_size, precision=cfg.precision,
+                            overrides=dict(cfg.overrides) or None)
             rows, info = list(preds.rows), dict(preds.info)
         except NotApplicable as exc:
             meta.update(status="not_applicable", reason=str(exc) or "not applicable")
             rows, info = [], {}
-    # Kept after a crash (the runner may resume from it), dropped once predictions exist.
-    shutil.rmtree(workdir, ignore_errors=True)
     if meta["status"] == "ok" and not rows:
         raise HarnessError(f"{job.model.id} made no predictions on {job.task.name}",
                            hint="the task's test split is empty; check the task data")
@@ -246,11 +273,11 @@ def score(task: Any, rows: list[dict[str, Any]],
     for spec in task.metrics:
         m = load_metric(spec.name, **spec.options)
         r = refs if m.text_inputs else None
-        s = m.compute(preds, r, ci=n_bootstrap > 0, n_bootstrap=max(n_bootstrap, 1), seed=0)
+        s, per_example[spec.name] = m.compute_with_examples(
+            preds, r, ci=n_bootstrap > 0, n_bootstrap=max(n_bootstrap, 1), seed=0)
         metrics[spec.name] = {"score": s.score, "ci": list(s.ci) if s.ci else None,
                               "signature": s.signature, "details": s.details,
                               "options": spec.options}
-        per_example[spec.name] = m.per_example(preds, r)
     scored = [{**row, "scores": {name: vals[i] for name, vals in per_example.items()}}
               for i, row in enumerate(rows)]
     return metrics, scored

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import random
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,51 +13,13 @@ from harness.results import iter_results, read_predictions
 from leaderboards.store import open_store
 from pretrain.errors import HarnessError
 
-TOPICS = {"sport": ["match", "goal", "team", "league", "coach"],
-          "tech": ["software", "chip", "phone", "internet", "data"],
-          "food": ["recipe", "bread", "cheese", "dinner", "oven"]}
-
-
-def _write_jsonl(path: Path, rows: list[dict]) -> None:
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
-
-
-def write_tasks(folder: Path, n_test: int = 12) -> Path:
-    """Two tiny YAML tasks (classification and translation) with JSONL data."""
-    folder.mkdir(parents=True, exist_ok=True)
-    rng = random.Random(0)
-    def doc(label: str) -> str:
-        return " ".join(rng.choice(TOPICS[label] + ["the", "a", "new", "today"]) for _ in range(12))
-    for split, n in (("train", 30), ("validation", 6), ("test", n_test)):
-        labels = [list(TOPICS)[i % 3] for i in range(n)]
-        _write_jsonl(folder / f"cls-{split}.jsonl",
-                     [{"id": f"{split}{i}", "text": doc(lab), "topic": lab}
-                      for i, lab in enumerate(labels)])
-        _write_jsonl(folder / f"mt-{split}.jsonl",
-                     [{"id": f"{split}{i}", "en": f"the house number {i} is small .",
-                       "de": f"das haus nummer {i} ist klein ."} for i in range(n)])
-    (folder / "cls.yaml").write_text(
-        "name: fixture-topics\nfamily: classification\nversion: 1\n"
-        "source: {jsonl: {train: cls-train.jsonl, validation: cls-validation.jsonl, "
-        "test: cls-test.jsonl}}\nfields: {id: id, input: text, label: topic}\n"
-        "metrics: [accuracy, macro_f1]\n")
-    (folder / "mt.yaml").write_text(
-        "name: fixture-en-de\nfamily: translation\nversion: 1\n"
-        "source: {jsonl: {train: mt-train.jsonl, validation: mt-validation.jsonl, "
-        "test: mt-test.jsonl}}\nfields: {id: id, input: en, target: de}\n"
-        "metrics: [bleu, chrf, ter]\n")
-    return folder
+sys.path.insert(0, str(Path(__file__).parent))
+import test_evaluate_fixtures as fx  # noqa: E402
 
 
 @pytest.fixture
 def task_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    """The fixture tasks registered in a fresh registry, data cached under tmp_path."""
-    from tasks import registry
-
-    monkeypatch.setenv("HARNESS_DATA_HOME", str(tmp_path / "data-home"))
-    registry.reset()
-    yield write_tasks(tmp_path / "yaml-tasks")
-    registry.reset()
+    yield from fx.registered_tasks(tmp_path, monkeypatch)
 
 
 def test_baseline_rows_are_recorded_with_the_spec_layout(task_dir: Path, tmp_path: Path) -> None:
