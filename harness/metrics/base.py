@@ -382,6 +382,16 @@ def load_metric(name: str, **options: Any) -> Metric:
     return get_metric_class(name)(**options)
 
 
+def progress(items: Iterable[Any], total: int, desc: str, *, unit: str = "seg",
+             min_total: int = 1000) -> Iterable[Any]:
+    """A tqdm bar over a long loop (hidden under ``min_total`` items and by --quiet)."""
+    if total < min_total:
+        return items
+    from harness.progress import bar
+
+    return bar(items, total=total, desc=desc, unit=unit, leave=False)
+
+
 def library_version(dist: str) -> str:
     """Installed version of a distribution, for signatures."""
     from importlib.metadata import PackageNotFoundError, version

@@ -25,11 +25,12 @@ from typing import Any
 
 import numpy as np
 
-from harness.metrics.base import MeanMetric, Signature, library_version, register_metric
+from harness.metrics.base import MeanMetric, Signature, library_version, progress, register_metric
 from pretrain.errors import HarnessError
 
 ONLINE_DEFAULT = "roberta-large"
 MAX_LENGTH = 512
+CHUNK = 512  # sentences per progress step
 _SCORERS: dict[tuple[Any, ...], Any] = {}  # loaded models, reused within a process
 
 
@@ -91,6 +92,12 @@ class BERTScore(MeanMetric):
 
     def _load(self) -> Any:
         o = self.options
+        from harness.progress import quiet
+
+        if quiet():  # transformers' own "Loading weights" bar
+            from transformers.utils import logging as hf_logging
+
+            hf_logging.disable_progress_bar()
         try:
             from bert_score import BERTScorer
 
@@ -112,10 +119,16 @@ class BERTScore(MeanMetric):
 
     def _example_rows(self, predictions: list[str], references: list[list[str]]) -> np.ndarray:
         scorer = self._scorer(references)
-        p, r, f = scorer.score(predictions, references, batch_size=self.options["batch_size"])
-        rows = np.stack([100.0 * f.double().numpy(), np.ones(len(predictions)),
-                         100.0 * p.double().numpy(), 100.0 * r.double().numpy()], axis=1)
-        return rows
+        chunks = []
+        # Chunks only to show progress; each sentence pair is scored independently.
+        starts = range(0, len(predictions), CHUNK)
+        for i in progress(starts, len(starts), self.name, unit="chunk", min_total=2):
+            p, r, f = scorer.score(predictions[i : i + CHUNK], references[i : i + CHUNK],
+                                   batch_size=self.options["batch_size"])
+            chunks.append(np.stack([100.0 * f.double().numpy(), np.ones(len(f)),
+                                    100.0 * p.double().numpy(), 100.0 * r.double().numpy()],
+                                   axis=1))
+        return np.concatenate(chunks)
 
     def _details(self, total: np.ndarray) -> dict[str, Any]:
         return {"n": int(total[1]), "precision": float(total[2] / total[1]),

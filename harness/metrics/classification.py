@@ -63,9 +63,9 @@ class _Classification(Metric):
         if self.average in (None, "micro"):
             return 100.0 * float(np.mean(y_true == y_pred))
         n = int(stats.max()) + 1
-        cm = np.bincount(y_true * n + y_pred, minlength=n * n).reshape(n, n)
-        tp = np.diag(cm).astype(np.float64)
-        both = cm.sum(axis=0) + cm.sum(axis=1)
+        # Diagonal and margins of the confusion matrix, without building it (n can be large).
+        tp = np.bincount(y_true[y_true == y_pred], minlength=n).astype(np.float64)
+        both = np.bincount(y_true, minlength=n) + np.bincount(y_pred, minlength=n)
         present = both > 0
         return 100.0 * float(np.mean(2.0 * tp[present] / both[present]))
 

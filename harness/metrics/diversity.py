@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.metrics.base import Evaluation, Metric, Signature, register_metric
+from harness.metrics.base import Evaluation, Metric, Signature, library_version, register_metric
 
 
 def ngrams(tokens: list[str], n: int) -> list[tuple[str, ...]]:
@@ -77,7 +77,8 @@ class _Distinct(Metric):
     def signature(self) -> Signature:
         return Signature(self.name, (("n", str(self.order)), ("tok", "whitespace"),
                                      ("case", "lc" if self.options["lowercase"] else "mixed"),
-                                     ("pool", "corpus")))
+                                     ("pool", "corpus"),
+                                     ("version", library_version("pretrain-harness"))))
 
 
 @register_metric

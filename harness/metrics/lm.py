@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.metrics.base import Evaluation, Metric, Signature, register_metric
+from harness.metrics.base import Evaluation, Metric, Signature, library_version, register_metric
 from pretrain.errors import HarnessError
 
 LN2 = math.log(2.0)
@@ -140,7 +140,8 @@ class _LMMetric(Metric):
 
     def signature(self) -> Signature:
         return Signature(self.name, (("unit", self.unit), ("pool", "tokens"),
-                                     ("first", "eos-conditioned")))
+                                     ("first", "eos-conditioned"),
+                                     ("version", library_version("pretrain-harness"))))
 
     unit = "token"
 

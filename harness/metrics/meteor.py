@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.metrics.base import MeanMetric, Signature, library_version, register_metric
+from harness.metrics.base import MeanMetric, Signature, library_version, progress, register_metric
 from pretrain.errors import HarnessError
 
 WORDNET_HINT = ("run `make setup` (it copies Debian's WordNet into .venv/nltk_data; "
@@ -79,9 +79,10 @@ class Meteor(MeanMetric):
         wordnet = load_wordnet()
         alpha, beta, gamma = (float(self.options[k]) for k in ("alpha", "beta", "gamma"))
         tok = self._tokenize
+        pairs = progress(zip(predictions, references), len(predictions), "meteor")
         rows = [[100.0 * meteor_score([tok(r) for r in refs], tok(pred), wordnet=wordnet,
                                       alpha=alpha, beta=beta, gamma=gamma), 1.0]
-                for pred, refs in zip(predictions, references)]
+                for pred, refs in pairs]
         return np.array(rows, dtype=np.float64)
 
     def signature(self) -> Signature:

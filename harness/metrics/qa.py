@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.metrics.base import MeanMetric, Signature, register_metric
+from harness.metrics.base import MeanMetric, Signature, library_version, register_metric
 
 _PUNCT = frozenset(string.punctuation)
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
@@ -55,7 +55,8 @@ class _Squad(MeanMetric):
         return np.array(rows, dtype=np.float64)
 
     def signature(self) -> Signature:
-        return Signature(self.name, (("norm", "squad-v1.1"), ("refs", "max")))
+        return Signature(self.name, (("norm", "squad-v1.1"), ("refs", "max"),
+                                     ("version", library_version("pretrain-harness"))))
 
 
 @register_metric

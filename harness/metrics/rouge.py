@@ -18,7 +18,14 @@ from typing import Any
 
 import numpy as np
 
-from harness.metrics.base import Evaluation, MeanMetric, Signature, library_version, register_metric
+from harness.metrics.base import (
+    Evaluation,
+    MeanMetric,
+    Signature,
+    library_version,
+    progress,
+    register_metric,
+)
 from pretrain.errors import HarnessError
 
 
@@ -40,7 +47,7 @@ class _Rouge(MeanMetric):
     def _example_rows(self, predictions: list[str], references: list[list[str]]) -> np.ndarray:
         rows = []
         try:
-            for pred, refs in zip(predictions, references):
+            for pred, refs in progress(zip(predictions, references), len(predictions), self.name):
                 # score_multi on one reference is score() plus an argmax: skip the detour.
                 s = (self._scorer.score(refs[0], pred) if len(refs) == 1
                      else self._scorer.score_multi(refs, pred))[self.name]
