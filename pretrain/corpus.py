@@ -67,7 +67,7 @@ def build_corpus(source: str, out: str | Path, *, clean: CleanConfig | None = No
     unknown or missing, or nothing survives cleaning.
     """
     from pretrain.contamination import load_test_texts
-    from pretrain.sources import ReadStats, open_source
+    from pretrain.sources import ReadStats, open_source, source_bytes
 
     if not 0.0 < val_fraction < 1.0:
         raise HarnessError(f"val_fraction {val_fraction} must be between 0 and 1")
@@ -83,7 +83,8 @@ def build_corpus(source: str, out: str | Path, *, clean: CleanConfig | None = No
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     try:
-        splits = _write_splits(tmp, run_pipeline(_limited(docs, max_docs), steps), val_fraction)
+        docs = _progress(_limited(docs, max_docs), stats, source_bytes(source))
+        splits = _write_splits(tmp, run_pipeline(docs, steps), val_fraction)
         _check_nonempty(source, steps, splits)
         report = _report(source, out, stats, steps, splits, cfg, decontaminate)
         report["tokenizer"] = _tokenize(tmp, arch, vocab_size, splits)
@@ -95,6 +96,22 @@ def build_corpus(source: str, out: str | Path, *, clean: CleanConfig | None = No
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return out
+
+
+def _quiet() -> bool:
+    return os.environ.get("HARNESS_QUIET") == "1" or os.environ.get("RANK", "0") != "0"
+
+
+def _progress(docs: Iterator[dict], stats, total: int | None) -> Iterator[dict]:  # type: ignore[no-untyped-def]
+    """A tqdm bar over the bytes the source has read (rate and ETA when the size is known)."""
+    from tqdm.auto import tqdm
+
+    with tqdm(total=total, desc="cleaning", unit="B", unit_scale=True, disable=_quiet(),
+              dynamic_ncols=True) as bar:
+        for doc in docs:
+            bar.update(stats.bytes - bar.n)
+            yield doc
+        bar.update(stats.bytes - bar.n)
 
 
 def _limited(docs: Iterator[dict], max_docs: int | None) -> Iterator[dict]:
@@ -116,14 +133,11 @@ def _write_splits(folder: Path, docs: Iterator[dict],
                   val_fraction: float) -> dict[str, CorpusStats]:
     """Stream documents into train.jsonl / val.jsonl, measuring each split and the whole
     (key ``"all"``: the only one with word counts and diversity)."""
-    from tqdm.auto import tqdm
-
-    quiet = os.environ.get("HARNESS_QUIET") == "1" or os.environ.get("RANK", "0") != "0"
     splits = {"train": CorpusStats(full=False), "val": CorpusStats(full=False),
               "all": CorpusStats()}
     with open(folder / "train.jsonl", "w", encoding="utf-8") as ftrain, \
             open(folder / "val.jsonl", "w", encoding="utf-8") as fval:
-        for doc in tqdm(docs, desc="cleaning", unit="doc", disable=quiet, dynamic_ncols=True):
+        for doc in docs:
             split = "val" if is_val(doc["id"], val_fraction) else "train"
             row = {k: doc[k] for k in ("id", "text", "source", "lang") if k in doc}
             (fval if split == "val" else ftrain).write(json.dumps(row, ensure_ascii=False) + "\n")

@@ -67,7 +67,8 @@ def write_shards(corpus_dir: str | Path, tok: Tokenizer, arch: str) -> Path:
     try:
         for split in SPLITS:
             texts = (d["text"] for d in iter_documents(corpus_dir, split))
-            n_tok, n_doc = _write_split(tmp, split, texts, tok, prefix, suffix, dtype)
+            total = _count_lines(corpus_dir / f"{split}.jsonl")
+            n_tok, n_doc = _write_split(tmp, split, texts, tok, prefix, suffix, dtype, total)
             if n_tok == 0:
                 raise HarnessError(f"the {split} split of {corpus_dir} has no tokens",
                                    hint="rebuild the corpus with more text")
@@ -83,12 +84,23 @@ def write_shards(corpus_dir: str | Path, tok: Tokenizer, arch: str) -> Path:
     return final
 
 
+def _count_lines(path: Path) -> int:
+    with open(path, "rb") as fh:
+        return sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
+
+
 def _write_split(folder: Path, split: str, texts: Iterator[str], tok: Tokenizer,
-                 prefix: list[int], suffix: list[int], dtype: Any) -> tuple[int, int]:
+                 prefix: list[int], suffix: list[int], dtype: Any,
+                 total: int | None = None) -> tuple[int, int]:
     """Stream-encode ``texts`` in batches into ``{split}.bin``; returns (tokens, docs)."""
+    from tqdm.auto import tqdm
+
+    quiet = os.environ.get("HARNESS_QUIET") == "1" or os.environ.get("RANK", "0") != "0"
+    bar = tqdm(desc=f"tokenizing {split}", unit="doc", total=total, disable=quiet,
+               dynamic_ncols=True)
     starts: list[int] = []
     n = 0
-    with open(folder / f"{split}.bin", "wb") as fh:
+    with bar, open(folder / f"{split}.bin", "wb") as fh:
         batch: list[str] = []
         for text in _with_sentinel(texts):
             if text is not None:
@@ -100,6 +112,7 @@ def _write_split(folder: Path, split: str, texts: Iterator[str], tok: Tokenizer,
                     starts.append(n)
                     n += len(row)
                     fh.write(row.tobytes())
+                bar.update(len(batch))
                 batch = []
     np.save(folder / f"{split}.docs.npy", np.asarray(starts, dtype=np.int64))
     return n, len(starts)

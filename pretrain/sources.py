@@ -257,13 +257,14 @@ def iter_local(path: Path, stats: ReadStats, text_field: str = "text") -> Iterat
         raise HarnessError(f"{path} holds no .txt, .jsonl or .parquet files",
                            hint="point --source at a file or a folder of them")
     for f in files:
+        rel = f.name if path.is_file() else f.relative_to(path).as_posix()
         if f.suffix == ".jsonl":
             yield from _iter_jsonl(f, stats, text_field)
         elif f.suffix == ".parquet":
             yield from _iter_parquet(f, stats, text_field)
         elif f.suffix == ".txt":
             for i, piece in enumerate(chunk_paragraphs(read_text(f, stats), 4000)):
-                yield {"id": f"{f.name}/{i}", "text": piece, "source": f.name}
+                yield {"id": f"{rel}/{i}", "text": piece, "source": f.name}
         else:
             raise HarnessError(f"cannot read {f}: unknown file type {f.suffix!r}",
                                hint="use .txt, .jsonl or .parquet")
@@ -345,6 +346,24 @@ def open_source(source: str, stats: ReadStats,
     hint = f"did you mean {' or '.join(close)}? " if close else ""
     raise HarnessError(f"unknown source {source!r} (not a source name, file or folder)",
                        hint=f"{hint}see harness data list")
+
+
+def source_bytes(source: str) -> int | None:
+    """Total size of the files a source will read (for a progress bar's ETA), if known."""
+    files: list[Path] = []
+    if source == "shakespeare":
+        files = shakespeare_files()
+    elif source == "pydocs" and PYDOCS_ROOT.is_dir():
+        files = list(PYDOCS_ROOT.rglob("*.rst.txt"))
+    elif source == "bbc-news" and bbc_root():
+        files = [p for p in bbc_root().glob("*/*.txt") if bbc_split(p) == "train"]
+    elif source == "fortunes":
+        files = fortune_files()
+    elif source not in SOURCES and not source.startswith("hf:") and Path(source).exists():
+        root = Path(source)
+        files = [root] if root.is_file() else [p for p in root.rglob("*")
+                                                if p.is_file() and p.suffix in LOCAL_SUFFIXES]
+    return sum(p.stat().st_size for p in files) or None
 
 
 def list_sources() -> list[dict]:

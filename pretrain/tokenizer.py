@@ -11,6 +11,7 @@ WordPiece with ``[PAD]=0 [UNK]=1 [CLS]=2 [SEP]=3 [MASK]=4`` and BERT's
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -68,6 +69,11 @@ class _CountingIter:
         return text
 
 
+def _show_progress() -> bool:
+    """The trainer's own progress bars, off under --quiet and on non-zero ranks."""
+    return not (os.environ.get("HARNESS_QUIET") == "1" or os.environ.get("RANK", "0") != "0")
+
+
 def _gpt(vocab_size: int, min_frequency: int):  # type: ignore[no-untyped-def]
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 
@@ -78,7 +84,7 @@ def _gpt(vocab_size: int, min_frequency: int):  # type: ignore[no-untyped-def]
     tok.post_processor = processors.ByteLevel(trim_offsets=False)
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size, min_frequency=min_frequency, special_tokens=[EOS],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=_show_progress())
     return tok, trainer
 
 
@@ -103,7 +109,7 @@ def _bert(vocab_size: int, min_frequency: int):  # type: ignore[no-untyped-def]
         special_tokens=[("[CLS]", 2), ("[SEP]", 3)])
     trainer = trainers.WordPieceTrainer(
         vocab_size=vocab_size, min_frequency=min_frequency,
-        special_tokens=list(BERT_SPECIALS), show_progress=False)
+        special_tokens=list(BERT_SPECIALS), show_progress=_show_progress())
     return tok, trainer
 
 
@@ -156,8 +162,6 @@ def tokenizer_sha(tok: Tokenizer) -> str:
 
 def save_tokenizer(tok: Tokenizer, path: Path) -> Path:
     """Write ``tok`` to ``path`` atomically (temporary sibling, then rename)."""
-    import os
-
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     tok.save(str(tmp))
