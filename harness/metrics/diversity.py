@@ -32,6 +32,10 @@ class _Distinct(Metric):
     references_required = False
     order = 1
 
+    def validate(self, predictions: Any, references: Any) -> tuple[list[Any], None]:
+        """Responses only: references, if given, are not used and not checked."""
+        return super().validate(predictions, None)[0], None
+
     def _check_options(self) -> None:
         self._incidence: dict[int, Any] = {}
         self._runs = 0

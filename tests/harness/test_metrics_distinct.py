@@ -31,6 +31,7 @@ def test_hand_computed_values() -> None:
 def test_references_are_ignored_and_lowercase_option() -> None:
     m = load_metric("distinct_1", lowercase=True)
     assert m.compute(["A a", "a"], [["x"], ["y"]], ci=False).score == pytest.approx(100 / 3)
+    assert m.compute(["A a", "a"], [[], []], ci=False).score == pytest.approx(100 / 3)
 
 
 def test_bootstrap_resample_equals_recount() -> None:
