@@ -112,7 +112,9 @@ def format_report(report: dict[str, Any]) -> str:
         lines.append("language mix (before filter): " + ", ".join(
             f"{k} {_num(v)}" for k, v in list(report["language_mix"].items())[:8]))
     cont = report.get("contamination")
-    if cont:
+    if cont is None:
+        lines.append("contamination: not checked (give --decontaminate TASK|FILE)")
+    else:
         lines.append(f"contamination ({cont.get('n')}-grams vs {cont.get('against')}): "
                      f"{_num(cont.get('docs_removed', 0))} documents removed, "
                      f"{_num(cont.get('test_texts_hit', 0))} test texts hit")

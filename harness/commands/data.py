@@ -79,7 +79,8 @@ def build(source: str, out: Path, arch: str, vocab_size: int, val_fraction: floa
       harness data build shakespeare --out data/shakespeare
       harness data build pydocs --out data/pydocs --no-near-dedup --set min_words=20
       harness data build my_texts/ --out data/mine --languages en,de --arch bert
-      harness data build bbc-news --out data/bbc --decontaminate test_texts.jsonl
+      harness data build bbc-news --out data/bbc --decontaminate bbc-news
+      harness data build notes.txt --out data/notes --decontaminate test_texts.jsonl
     """
     import dataclasses
 
