@@ -14,6 +14,19 @@ def _seeds(text: str) -> list[int]:
                                  param_hint="--seeds") from None
 
 
+def _overrides(pairs: tuple[str, ...]) -> dict:
+    """'epochs=1' -> {'epochs': 1}; values parsed as YAML scalars (ints, floats, null)."""
+    import yaml
+
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="--ft")
+        out[key.strip()] = yaml.safe_load(value)
+    return out
+
+
 @click.command("eval")
 @click.option("--model", "models", multiple=True, required=True, metavar="CKPT",
               help="A checkpoint or run directory, or hf:PATH (repeatable).")
@@ -34,11 +47,16 @@ def _seeds(text: str) -> list[int]:
               help="Evaluation batch size (speed only; results do not depend on it).")
 @click.option("--bootstrap", "n_bootstrap", default=1000, show_default=True, type=int,
               help="Bootstrap resamples for the 95% CIs (0 = no CIs).")
+@click.option("--ft", "ft_sets", multiple=True, metavar="KEY=VALUE",
+              help="Override a fine-tuning default, e.g. --ft epochs=1 (repeatable).")
+@click.option("--precision", type=click.Choice(["bf16", "fp32"]), default="bf16",
+              show_default=True, help="Autocast precision of fine-tuning and inference.")
 @click.option("--rescore", is_flag=True, help="Recompute metrics from saved predictions only.")
 @click.option("--signatures", is_flag=True, help="Print metric signatures and versions too.")
 def eval_cmd(models: tuple[str, ...], tasks: str, mode: str, limit: int | None, seeds: str,
              out: str, db: str | None, include: tuple[str, ...], no_baselines: bool,
-             batch_size: int, n_bootstrap: int, rescore: bool, signatures: bool) -> None:
+             batch_size: int, n_bootstrap: int, ft_sets: tuple[str, ...], precision: str,
+             rescore: bool, signatures: bool) -> None:
     """Evaluate models on tasks and print the leaderboard of those tasks.
 
     Finished work is found by model content hash, task version and data hash,
@@ -50,13 +68,15 @@ def eval_cmd(models: tuple[str, ...], tasks: str, mode: str, limit: int | None, 
       harness eval --model runs/gpt --model runs/bert --tasks all --seeds 0,1,2
       harness eval --model hf:path/to/minilm --tasks bbc-news,faq-qa --out results
       harness eval --model runs/gpt --tasks shakespeare-dialogue --mode zeroshot
+      harness eval --model runs/gpt --tasks ding-en-de --limit 100 --ft epochs=1
     """
     from harness.evaluate import evaluate
     from leaderboards.views import render
 
     results = evaluate(list(models), tasks, mode=mode, seeds=_seeds(seeds), limit=limit, out=out,
                        db=db, baselines=not no_baselines, batch_size=batch_size,
-                       n_bootstrap=n_bootstrap, rescore=rescore, include=include)
+                       n_bootstrap=n_bootstrap, rescore=rescore, include=include,
+                       precision=precision, overrides=_overrides(ft_sets))
     db_url = db or f"{out}/harness.sqlite"
     for task in sorted({r.task for r in results}):
         click.echo(render(db_url, task=task, signatures=signatures).rstrip() + "\n")
