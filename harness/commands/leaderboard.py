@@ -24,6 +24,8 @@ def leaderboard() -> None:
 def show(db: str, task: str | None, fmt: str, out: str | None, signatures: bool) -> None:
     """Print the leaderboard (or write it as Markdown, CSV, JSON or a self-contained HTML page).
 
+    HTML goes to --out, or to ./leaderboard.html when printing to a terminal.
+
     \b
     Examples:
       harness leaderboard show --db results/harness.sqlite
@@ -31,11 +33,13 @@ def show(db: str, task: str | None, fmt: str, out: str | None, signatures: bool)
       harness leaderboard show --format html --out leaderboard.html
       harness leaderboard show --format csv --out leaderboard.csv
     """
+    import sys
+
     from leaderboards.views import render, write_view
 
     text = render(db, task=task, fmt=fmt, signatures=signatures)
-    if out is None and fmt == "html":
-        out = "leaderboard.html"
+    if out is None and fmt == "html" and sys.stdout.isatty():
+        out = "leaderboard.html"  # a page is for a browser, not a terminal
     if out is None:
         click.echo(text.rstrip())
     else:
