@@ -14,6 +14,10 @@ from typing import Any
 import torch
 
 
+def _device(model: Any) -> torch.device:
+    return next(model.parameters()).device
+
+
 def _top(logprobs: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
     """The k best (value, index) of the last dimension, ties broken by the lower index."""
     values, index = torch.sort(logprobs, dim=-1, descending=True, stable=True)
@@ -34,7 +38,7 @@ def _step(model: Any, ids: torch.Tensor, past: Any, use_cache: bool, n_new: int
 def greedy(model: Any, prompt: list[int], *, max_new_tokens: int, eos_id: int,
            stop_ids: tuple[int, ...] = (), use_cache: bool = True) -> list[int]:
     """Greedy continuation of ``prompt`` (token ids), without the eos/stop token."""
-    ids = torch.tensor([prompt], dtype=torch.long)
+    ids = torch.tensor([prompt], dtype=torch.long, device=_device(model))
     past, out = None, []
     for _ in range(max_new_tokens):
         logprobs, past = _step(model, ids, past, use_cache, 1)
@@ -54,8 +58,9 @@ def beam_search(model: Any, prompt: list[int], *, beams: int, max_new_tokens: in
     """Beam search; hypotheses end at eos and are ranked by logprob / length**length_penalty."""
     if beams < 1:
         raise ValueError("beams must be at least 1")
-    ids = torch.tensor([prompt], dtype=torch.long)  # live beams (B, T)
-    scores = torch.zeros(1)
+    dev = _device(model)
+    ids = torch.tensor([prompt], dtype=torch.long, device=dev)  # live beams (B, T)
+    scores = torch.zeros(1, device=dev)
     past = None
     finished: list[tuple[float, list[int]]] = []
     n0 = len(prompt)
@@ -77,9 +82,9 @@ def beam_search(model: Any, prompt: list[int], *, beams: int, max_new_tokens: in
                 break
         if len(finished) >= beams or not keep_rows:
             break
-        rows = torch.tensor(keep_rows)
-        ids = torch.cat([ids[rows], torch.tensor(keep_tok).view(-1, 1)], dim=1)
-        scores = torch.tensor(keep_scores)
+        rows = torch.tensor(keep_rows, device=dev)
+        ids = torch.cat([ids[rows], torch.tensor(keep_tok, device=dev).view(-1, 1)], dim=1)
+        scores = torch.tensor(keep_scores, device=dev)
         if past is not None:
             past = [(k[rows], v[rows]) for k, v in past]
     else:

@@ -86,7 +86,7 @@ class TaskModel:
         self.bb, self.task, self.head_kind, self.cfg = backbone, task, head, cfg
         self.labels = task.labels() if head == "classify" else []  # type: ignore[attr-defined]
         out = {"classify": len(self.labels), "span": 2, "generate": 0}[head]
-        self.head = torch.nn.Linear(backbone.hidden_size, out) if out else None
+        self.head = torch.nn.Linear(backbone.hidden_size, out).to(backbone.device) if out else None
         self.max_len = min(cfg.task.max_len, backbone.block_size)
 
     def parameters(self) -> list[Any]:
@@ -154,7 +154,7 @@ def train(tm: TaskModel, train_exs: list[Example], val_exs: list[Example]) -> di
             b = tm.batch(order[i:i + ft.batch_size])
             if not b["n"]:
                 continue
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=amp):
+            with torch.autocast(tm.bb.device.split(":")[0], dtype=torch.bfloat16, enabled=amp):
                 loss = tm.loss(b)
             opt.zero_grad(set_to_none=True)
             loss.float().backward()

@@ -40,10 +40,12 @@ def _pad(rows: list[list[int]], value: int) -> torch.Tensor:
 def encode_batch(tm: Any, exs: list[Example]) -> dict[str, Any]:
     """Tensors for a list of examples; ``n`` counts the examples that carry a target."""
     if tm.head_kind == "classify":
-        return _classify_batch(tm, exs)
-    if tm.head_kind == "span":
-        return _span_batch(tm, exs)
-    return _generate_batch(tm, exs)
+        b = _classify_batch(tm, exs)
+    elif tm.head_kind == "span":
+        b = _span_batch(tm, exs)
+    else:
+        b = _generate_batch(tm, exs)
+    return {k: v.to(tm.bb.device) if isinstance(v, torch.Tensor) else v for k, v in b.items()}
 
 
 def _classify_batch(tm: Any, exs: list[Example]) -> dict[str, Any]:
@@ -117,7 +119,7 @@ def _hidden(tm: Any, b: dict[str, Any]) -> torch.Tensor:
 
 def _classify_logits(tm: Any, b: dict[str, Any]) -> torch.Tensor:
     h = _hidden(tm, b)
-    pooled = h[torch.arange(h.size(0)), b["last"]] if tm.bb.kind == "gpt" else h[:, 0]
+    pooled = h[torch.arange(h.size(0), device=h.device), b["last"]] if tm.bb.kind == "gpt" else h[:, 0]
     return tm.head(pooled).float()
 
 
@@ -158,6 +160,7 @@ def predict(tm: Any, exs: list[Example], batch_size: int) -> list[str]:
 
 
 def _best_span(start: torch.Tensor, end: torch.Tensor, enc: Any, context: str) -> str:
+    start, end = start.cpu(), end.cpu()
     t = start.size(0)
     scores = start[:, None] + end[None, :]
     band = torch.ones(t, t, dtype=torch.bool).triu().tril(MAX_ANSWER_TOKENS - 1)

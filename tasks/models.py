@@ -32,6 +32,7 @@ class Backbone:
     content_hash: str
     run_config: Any = None
     extra: dict = field(default_factory=dict)
+    device: str = "cpu"
 
     def encode(self, text: str) -> list[int]:
         """Token ids of ``text`` without special tokens."""
@@ -57,8 +58,27 @@ def model_kind(model: str) -> str:
     return cfg.model.arch
 
 
-def load_backbone(model: str) -> Backbone:
-    """Load ``model`` (a checkpoint or run directory, or ``hf:PATH``) on the CPU."""
+def default_device() -> str:
+    """``cuda`` when a GPU is visible (and HARNESS_DEVICE does not say otherwise), else ``cpu``."""
+    import os
+
+    import torch
+
+    wanted = os.environ.get("HARNESS_DEVICE")
+    if wanted:
+        return wanted
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def load_backbone(model: str, device: str | None = None) -> Backbone:
+    """Load ``model`` (a checkpoint or run directory, or ``hf:PATH``) on ``device``."""
+    bb = _load(model)
+    bb.device = device or default_device()
+    bb.module.to(bb.device)
+    return bb
+
+
+def _load(model: str) -> Backbone:
     if model.startswith("hf:"):
         return _load_hf(Path(model[3:]).expanduser())
     from pretrain.checkpoint import load_checkpoint

@@ -127,8 +127,8 @@ def _gpt_logprobs(bb: Backbone, ids: list[int], stride: int) -> tuple[list[float
     done, begin = 1, 0  # seq[0] (eos) is context only
     while done < n:
         end = min(begin + width, n)
-        window = torch.tensor([seq[begin:end]])
-        logp = torch.log_softmax(bb.module.logits(bb.module.hidden(window)[0]).float(), -1)[0]
+        window = torch.tensor([seq[begin:end]], device=bb.device)
+        logp = torch.log_softmax(bb.module.logits(bb.module.hidden(window)[0]).float(), -1)[0].cpu()
         for pos in range(done, end):  # seq[pos] is predicted at window position pos - 1 - begin
             row = logp[pos - 1 - begin]
             lps.append(float(row[seq[pos]]))
@@ -152,7 +152,7 @@ def _pseudo_logprobs(bb: Backbone, ids: list[int], batch: int = 64) -> tuple[lis
             pos = torch.tensor(positions[b:b + batch])
             x = base.repeat(len(pos), 1)
             x[torch.arange(len(pos)), pos] = mask
-            logits = bb.module(x)[0][torch.arange(len(pos)), pos].float()
+            logits = bb.module(x.to(bb.device))[0][torch.arange(len(pos)), pos].float().cpu()
             logp = torch.log_softmax(logits, -1)
             gold = base[pos]
             lps.extend(logp[torch.arange(len(pos)), gold].tolist())

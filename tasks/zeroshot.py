@@ -25,14 +25,14 @@ def _choice_logprobs(bb: Backbone, prompt: list[int], choices: list[list[int]]) 
     """Sum of log-probs of each choice's tokens after ``prompt`` (one cached prompt pass)."""
     room = bb.block_size - max(len(c) for c in choices)
     prompt = prompt[-max(1, room):]
-    h, past = bb.module.hidden(torch.tensor([prompt]))
+    h, past = bb.module.hidden(torch.tensor([prompt], device=bb.device))
     first = torch.log_softmax(bb.module.logits(h[:, -1]).float(), -1)[0]
     out = []
     for c in choices:
         total = float(first[c[0]])
         if len(c) > 1:
-            hc, _ = bb.module.hidden(torch.tensor([c[:-1]]), past)
-            lp = torch.log_softmax(bb.module.logits(hc).float(), -1)[0]
+            hc, _ = bb.module.hidden(torch.tensor([c[:-1]], device=bb.device), past)
+            lp = torch.log_softmax(bb.module.logits(hc).float(), -1)[0].cpu()
             total += float(lp[torch.arange(len(c) - 1), torch.tensor(c[1:])].sum())
         out.append(total)
     return out

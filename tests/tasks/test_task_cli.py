@@ -7,6 +7,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 
 def _harness(*args: str, env_home: str) -> subprocess.CompletedProcess:
     import os
@@ -38,6 +40,7 @@ def test_validate_lists_every_problem_and_exits_2(tmp_path):
     assert res.stderr.strip().count("\n") == 0  # one line
 
 
+@pytest.mark.slow  # a subprocess importing torch and training: ~10-30 s on 2 shared cores
 def test_finetune_command_writes_model_and_predictions(tmp_path, tiny_gpt):
     (tmp_path / "train.jsonl").write_text("".join(
         json.dumps({"t": f"{w} {w} film", "y": lab}) + "\n"
