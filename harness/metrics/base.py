@@ -200,11 +200,10 @@ class Metric:
         if not preds:
             raise HarnessError(f"{self.name}: no predictions to score (empty list)",
                                hint="pass at least one prediction")
-        if self.text_inputs:
-            for i, p in enumerate(preds):
-                if not isinstance(p, str):
-                    raise HarnessError(f"{self.name}: predictions[{i}] is a "
-                                       f"{type(p).__name__}, not a string")
+        if self.text_inputs and not all(isinstance(p, str) for p in preds):
+            i, p = next((i, p) for i, p in enumerate(preds) if not isinstance(p, str))
+            raise HarnessError(f"{self.name}: predictions[{i}] is a "
+                               f"{type(p).__name__}, not a string")
         if references is None:
             if self.references_required:
                 raise HarnessError(f"{self.name}: references are required",
@@ -221,6 +220,9 @@ class Metric:
                 f"{self.name}: {len(preds)} predictions but {len(refs)} reference lists",
                 hint="give exactly one list of references per prediction",
             )
+        # Fast path (the common case, checked in one pass): lists of strings, kept as they are.
+        if all(type(r) is list and r and all(type(x) is str for x in r) for r in refs):
+            return refs
         out = []
         for i, r in enumerate(refs):
             if isinstance(r, (str, bytes, Mapping)) or not isinstance(r, Iterable):

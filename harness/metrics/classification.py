@@ -15,6 +15,8 @@ import numpy as np
 from harness.metrics.base import Evaluation, Metric, Signature, library_version, register_metric
 from pretrain.errors import HarnessError
 
+MAX_PER_LABEL = 100  # per-label details only up to this many labels
+
 
 class _Classification(Metric):
     """Shared label handling; subclasses set ``average`` (None for accuracy)."""
@@ -70,16 +72,23 @@ class _Classification(Metric):
         return 100.0 * float(np.mean(2.0 * tp[present] / both[present]))
 
     def _details(self, stats: np.ndarray) -> dict[str, Any]:
-        from sklearn.metrics import precision_recall_fscore_support
-
+        """Counts, and per-label precision/recall/F1 (scikit-learn's formulas, in numpy)."""
+        n = len(self._labels)
+        details: dict[str, Any] = {"n": int(len(stats)), "n_labels": n}
+        if n > MAX_PER_LABEL:  # e.g. free-text "labels": a table nobody reads
+            return details
         y_true, y_pred = stats[:, 0], stats[:, 1]
-        zd = self.options["zero_division"]
-        details: dict[str, Any] = {"n": int(len(stats)), "n_labels": len(self._labels)}
-        p, r, f, s = precision_recall_fscore_support(
-            y_true, y_pred, labels=list(range(len(self._labels))), average=None, zero_division=zd)
+        tp = np.bincount(y_true[y_true == y_pred], minlength=n).astype(np.float64)
+        true, pred = np.bincount(y_true, minlength=n), np.bincount(y_pred, minlength=n)
+        zd = float(self.options["zero_division"])
+
+        def ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+            return np.where(den > 0, num / np.maximum(den, 1), zd)
+
+        p, r, f = ratio(tp, pred), ratio(tp, true), ratio(2 * tp, true + pred)
         details["per_label"] = {
             label: {"precision": 100.0 * float(p[k]), "recall": 100.0 * float(r[k]),
-                    "f1": 100.0 * float(f[k]), "support": int(s[k])}
+                    "f1": 100.0 * float(f[k]), "support": int(true[k])}
             for k, label in enumerate(self._labels)
         }
         return details

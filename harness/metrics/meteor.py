@@ -80,10 +80,9 @@ class Meteor(MeanMetric):
         alpha, beta, gamma = (float(self.options[k]) for k in ("alpha", "beta", "gamma"))
         tok = self._tokenize
         pairs = progress(zip(predictions, references), len(predictions), "meteor")
-        rows = [[100.0 * meteor_score([tok(r) for r in refs], tok(pred), wordnet=wordnet,
-                                      alpha=alpha, beta=beta, gamma=gamma), 1.0]
-                for pred, refs in pairs]
-        return np.array(rows, dtype=np.float64)
+        scores = [meteor_score([tok(r) for r in refs], tok(pred), wordnet=wordnet,
+                               alpha=alpha, beta=beta, gamma=gamma) for pred, refs in pairs]
+        return np.column_stack([100.0 * np.array(scores, dtype=np.float64), np.ones(len(scores))])
 
     def signature(self) -> Signature:
         o = self.options

@@ -50,9 +50,9 @@ class _Squad(MeanMetric):
     fn = staticmethod(exact_match_score)
 
     def _example_rows(self, predictions: list[str], references: list[list[str]]) -> np.ndarray:
-        rows = [[100.0 * max(self.fn(p, r) for r in refs), 1.0]
-                for p, refs in zip(predictions, references)]
-        return np.array(rows, dtype=np.float64)
+        fn = self.fn
+        scores = [max(fn(p, r) for r in refs) for p, refs in zip(predictions, references)]
+        return np.column_stack([100.0 * np.array(scores, dtype=np.float64), np.ones(len(scores))])
 
     def signature(self) -> Signature:
         return Signature(self.name, (("norm", "squad-v1.1"), ("refs", "max"),

@@ -45,17 +45,17 @@ class _Rouge(MeanMetric):
             split_summaries=self.options["split_summaries"])
 
     def _example_rows(self, predictions: list[str], references: list[list[str]]) -> np.ndarray:
-        rows = []
+        score, multi, name = self._scorer.score, self._scorer.score_multi, self.name
+        scores = []  # rouge-score's Score(precision, recall, fmeasure) tuples
         try:
-            for pred, refs in progress(zip(predictions, references), len(predictions), self.name):
+            for pred, refs in progress(zip(predictions, references), len(predictions), name):
                 # score_multi on one reference is score() plus an argmax: skip the detour.
-                s = (self._scorer.score(refs[0], pred) if len(refs) == 1
-                     else self._scorer.score_multi(refs, pred))[self.name]
-                rows.append([100.0 * s.fmeasure, 1.0, 100.0 * s.precision, 100.0 * s.recall])
+                scores.append((score(refs[0], pred) if len(refs) == 1 else multi(refs, pred))[name])
         except LookupError as exc:  # split_summaries needs NLTK's punkt tokenizer
             raise HarnessError(f"{self.name}: split_summaries=True needs NLTK's punkt model",
                                hint="put one sentence a line and keep split_summaries=false") from exc
-        return np.array(rows, dtype=np.float64)
+        prf = 100.0 * np.array(scores, dtype=np.float64).reshape(-1, 3)
+        return np.column_stack([prf[:, 2], np.ones(len(prf)), prf[:, 0], prf[:, 1]])
 
     def _evaluate(self, predictions: list[str], references: Any) -> Evaluation:
         rows = self._example_rows(predictions, references)

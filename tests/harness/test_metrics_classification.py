@@ -58,6 +58,24 @@ def test_fast_resample_path_equals_sklearn(zero_division: float) -> None:
             assert m._score_from_stats(rows) == pytest.approx(100 * expected, abs=1e-9)
 
 
+def test_per_label_details_equal_sklearn() -> None:
+    from sklearn.metrics import precision_recall_fscore_support
+
+    rng = np.random.default_rng(1)
+    gold = [f"l{k}" for k in rng.integers(0, 5, 80)]
+    pred = [f"l{k}" for k in rng.integers(1, 7, 80)]  # l0 never predicted, l5/l6 never gold
+    for zd in (0.0, 1.0):
+        d = load_metric("macro_f1", zero_division=zd).compute(pred, _refs(gold), ci=False).details
+        labels = sorted(set(gold) | set(pred))
+        p, r, f, s = precision_recall_fscore_support(gold, pred, labels=labels, average=None,
+                                                     zero_division=zd)
+        for k, label in enumerate(labels):
+            row = d["per_label"][label]
+            assert (row["precision"], row["recall"], row["f1"]) == pytest.approx(
+                (100 * p[k], 100 * r[k], 100 * f[k]), abs=1e-9)
+            assert row["support"] == s[k]
+
+
 def test_one_label_per_example() -> None:
     with pytest.raises(HarnessError, match="exactly one reference label"):
         load_metric("accuracy").compute(["a"], [["a", "b"]])
