@@ -27,6 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HARNESS_QUIET", "1")  # no progress bars inside timed calls
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from harness.metrics import load_metric  # noqa: E402
