@@ -39,6 +39,7 @@ class Row:
     tokens: int | None = None
     flops: float | None = None
     limit: int | None = None
+    n_examples: int | None = None
     versions: dict[str, str] = field(default_factory=dict)
     config: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
@@ -133,7 +134,9 @@ def _row(docs: list[dict[str, Any]], models: dict[str, dict[str, Any]]) -> Row:
               reason=None if ok else last.get("reason"), baseline=model.get("kind") == "baseline",
               seeds=[d.get("seed", 0) for d in (ok or docs)],
               params=info.get("params"), tokens=info.get("tokens"), flops=info.get("flops"),
-              limit=(last.get("config") or {}).get("limit"), versions=last.get("versions", {}),
+              limit=(last.get("config") or {}).get("limit"),
+              n_examples=(ok[-1] if ok else last).get("n_examples"),
+              versions=last.get("versions", {}),
               config=last.get("config", {}), timings=_mean_timings(ok or docs))
     names = {n for d in ok for n in d.get("metrics", {})}
     row.metrics = {n: _metric_summary([d["metrics"][n] for d in ok if n in d["metrics"]])

@@ -124,7 +124,7 @@ def overview(boards: dict[str, TaskBoard]) -> str:
 
 def task_section(name: str, board: TaskBoard) -> str:
     """The sortable table, the bar chart and the signatures of one task."""
-    head = ["#", "model", "kind", "mode", "seeds",
+    head = ["#", "model", "kind", "mode", "seeds", "n",
             *[f"{m} {'↓' if m in LOWER_IS_BETTER else '↑'}" for m in board.metrics],
             "params", "tokens", "FLOPs"]
     ths = "".join(f"<th class=l>{e(h)}</th>" if h in ("model", "kind", "mode")
@@ -135,7 +135,8 @@ def task_section(name: str, board: TaskBoard) -> str:
         tds = [f"<td data-v='{i if r.status == 'ok' else 1e9}'>{i if r.status == 'ok' else '-'}</td>",
                f"<td class=l data-model='{e(r.model_id)}'>{e(model_label(r))}</td>",
                f"<td class=l>{e(r.kind)}</td><td class=l>{e(r.mode)}</td>",
-               f"<td>{e(','.join(map(str, r.seeds)))}</td>"]
+               f"<td>{e(','.join(map(str, r.seeds)))}</td>",
+               f"<td data-v='{r.n_examples or ''}'>{e(r.n_examples or '-')}</td>"]
         if r.status != "ok":
             label = "not applicable" if r.status == "not_applicable" else r.status
             tds.append(f"<td class=l colspan={len(board.metrics)}>{e(label)}: {e(r.reason)}</td>")

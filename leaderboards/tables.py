@@ -56,13 +56,13 @@ def model_label(r: Row) -> str:
 def header(board: TaskBoard) -> list[str]:
     """Column names of one task's table."""
     arrows = [f"{m} {'↓' if m in LOWER_IS_BETTER else '↑'}" for m in board.metrics]
-    return ["#", "model", "kind", "mode", "seeds", *arrows, "params", "tokens", "FLOPs"]
+    return ["#", "model", "kind", "mode", "seeds", "n", *arrows, "params", "tokens", "FLOPs"]
 
 
 def cells(board: TaskBoard, i: int, r: Row) -> list[str]:
     """One row's cells; a not-applicable row carries its reason in the first metric column."""
     lead = [str(i) if r.status == "ok" else "-", model_label(r), r.kind, r.mode,
-            ",".join(map(str, r.seeds))]
+            ",".join(map(str, r.seeds)), str(r.n_examples) if r.n_examples else "-"]
     if r.status != "ok":
         label = "not applicable" if r.status == "not_applicable" else r.status
         scores = [f"{label}: {r.reason}"] + ["-"] * (len(board.metrics) - 1)
@@ -105,7 +105,7 @@ def markdown(boards: dict[str, TaskBoard], *, signatures: bool = False) -> str:
     for name, board in boards.items():
         out += [f"## {name}", "",
                 f"{board.family}, version {board.version}, data hash `{board.data_hash}`. "
-                "Scores: mean [95% bootstrap CI], ± sd across seeds.", ""]
+                "Scores: mean [95% bootstrap CI], ± sd across seeds; n = test examples.", ""]
         head = header(board)
         out.append("| " + " | ".join(head) + " |")
         out.append("|" + "|".join("---" for _ in head) + "|")
@@ -118,7 +118,7 @@ def markdown(boards: dict[str, TaskBoard], *, signatures: bool = False) -> str:
 
 
 CSV_FIELDS = ["task", "family", "task_version", "data_hash", "rank", "model", "model_hash",
-              "kind", "baseline", "mode", "status", "reason", "seeds", "metric", "mean", "std",
+              "kind", "baseline", "mode", "status", "reason", "seeds", "n", "metric", "mean", "std",
               "ci_lo", "ci_hi", "params", "tokens", "flops", "signature"]
 
 
@@ -134,6 +134,7 @@ def to_csv(boards: dict[str, TaskBoard]) -> str:
                     "model": r.model_id, "model_hash": r.model_hash, "kind": r.kind,
                     "baseline": int(r.baseline), "mode": r.mode, "status": r.status,
                     "reason": r.reason or "", "seeds": " ".join(map(str, r.seeds)),
+                    "n": r.n_examples or "",
                     "params": r.params or "", "tokens": r.tokens or "", "flops": r.flops or ""}
             if not r.metrics:
                 w.writerow(base)
