@@ -228,9 +228,9 @@ SOURCES: dict[str, NamedSource] = {s.name: s for s in [
 
 
 def iter_mix(stats: ReadStats) -> Iterator[Doc]:
-    """Every installed named source, one after the other."""
-    for src in SOURCES.values():
-        if src.available()[0]:
+    """Every installed named source, one after the other (``mix`` itself excluded)."""
+    for src in list(SOURCES.values()):
+        if src.name != "mix" and src.available()[0]:
             yield from src.reader(stats)
 
 

@@ -120,3 +120,14 @@ def test_debian_descriptions_join_translations_and_sections(tmp_path):
                    "long": "Foo macht Dinge.\n\nEs ist schnell.", "en_short": "Foo tool",
                    "en_long": "Foo does things.\n\nIt is fast."}]
     assert long_text("  verbatim\n .\n next") == " verbatim\n\nnext"
+
+
+def test_mix_reads_every_installed_source_once(monkeypatch):
+    def reader(name):
+        return lambda stats: iter([{"id": f"{name}/0", "text": name, "source": name}])
+
+    fake = {n: sources.NamedSource(n, n, reader(n), lambda ok=ok: (ok, "")) for n, ok in
+            (("a", True), ("b", False), ("c", True))}
+    fake["mix"] = sources.SOURCES["mix"]
+    monkeypatch.setattr(sources, "SOURCES", fake)
+    assert [d["id"] for d in sources.iter_mix(ReadStats())] == ["a/0", "c/0"]
