@@ -146,7 +146,8 @@ class Meter:
         return tps, mfu
 
 
-def measure_peak_flops(precision: str, device: str = "cpu", seconds: float = 0.3) -> float:
+def measure_peak_flops(precision: str, device: str = "cpu", seconds: float = 0.3,
+                       sizes: tuple[int, ...] = (512, 1024)) -> float:
     """This machine's matmul rate (FLOP/s) in ``precision``, measured now on square matmuls.
 
     ``HARNESS_PEAK_FLOPS`` overrides it (e.g. a datasheet number for a GPU).
@@ -158,12 +159,12 @@ def measure_peak_flops(precision: str, device: str = "cpu", seconds: float = 0.3
         return float(env)
     dtype = torch.bfloat16 if precision == "bf16" else torch.float32
     best = 0.0
-    for n in (512, 1024):
+    for n in sizes:
         a = torch.randn(n, n, dtype=dtype, device=device)
         b = torch.randn(n, n, dtype=dtype, device=device)
         a @ b  # warm up kernels and caches
         reps, t0 = 0, time.perf_counter()
-        while time.perf_counter() - t0 < seconds / 2:
+        while time.perf_counter() - t0 < seconds / len(sizes):
             a @ b
             reps += 1
         if device.startswith("cuda"):
