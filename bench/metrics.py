@@ -4,7 +4,8 @@ reference library called directly (target: under 5%).
 Segments are real English sentences from Debian's ``trans-de-en`` dictionary
 (DATA.md); each hypothesis is its reference deterministically damaged (a word
 dropped, two swapped), like a weak system's output. Each measurement is the
-best of ``--repeat`` runs, harness and library interleaved, without the
+best of ``--repeat`` runs in CPU seconds of this process (wall time on a shared
+machine varies by tens of percent), harness and library interleaved, without the
 bootstrap (reported separately as the cost of the 95% CI). "1st run" is the
 first harness call, which also loads resources (WordNet for METEOR) and fills
 caches (NLTK caches WordNet lookups, so repeated METEOR runs on the same words
@@ -21,6 +22,7 @@ import json
 import os
 import random
 import re
+import statistics
 import sys
 import time
 from collections.abc import Callable
@@ -71,21 +73,26 @@ def best_of(fn: Callable[[], object], repeat: int) -> float:
 
 
 def _timed(fn: Callable[[], object]) -> float:
-    t0 = time.perf_counter()
+    # CPU time of this process, not wall time: on a shared machine other processes'
+    # load changes wall time by tens of percent, which would drown a 5% overhead.
+    t0 = time.process_time()
     fn()
-    return time.perf_counter() - t0
+    return time.process_time() - t0
 
 
 def paired_best(ours: Callable[[], object], lib: Callable[[], object] | None,
-                repeat: int) -> tuple[float, float]:
-    """Fastest times of the harness and the library, calls interleaved so that load
-    from other processes on a shared machine hits both alike."""
+                repeat: int) -> tuple[float, float, float]:
+    """Fastest times of the harness and the library, and the median ratio of the
+    pairs: calls are interleaved so that load from other processes hits both alike."""
     t_ours, t_lib = [], []
     for _ in range(repeat):
         if lib is not None:
             t_lib.append(_timed(lib))
         t_ours.append(_timed(ours))
-    return min(t_ours), (min(t_lib) if t_lib else float("nan"))
+    if not t_lib:
+        return min(t_ours), float("nan"), float("nan")
+    ratio = statistics.median(a / b for a, b in zip(t_ours, t_lib))
+    return min(t_ours), min(t_lib), ratio
 
 
 def direct_fns(hyps: list[str], refs: list[str]) -> dict[str, Callable[[], object]]:
@@ -96,6 +103,10 @@ def direct_fns(hyps: list[str], refs: list[str]) -> dict[str, Callable[[], objec
     from rouge_score import rouge_scorer
     from sklearn.metrics import accuracy_score, f1_score
 
+    # Library objects are built once, as the harness builds its metric once: sacrebleu's
+    # tokenizers cache per object, so a fresh object per call would be slower.
+    bleu, chrf, ter = sacrebleu.metrics.BLEU(), sacrebleu.metrics.CHRF(), sacrebleu.metrics.TER()
+
     def rouge(kind: str) -> Callable[[], object]:
         scorer = rouge_scorer.RougeScorer([kind])
         return lambda: sum(scorer.score(r, h)[kind].fmeasure for h, r in zip(hyps, refs))
@@ -103,9 +114,9 @@ def direct_fns(hyps: list[str], refs: list[str]) -> dict[str, Callable[[], objec
     gold = [r.split()[0].lower() for r in refs]
     pred = [h.split()[0].lower() for h in hyps]
     return {
-        "bleu": lambda: sacrebleu.metrics.BLEU().corpus_score(hyps, [refs]),
-        "chrf": lambda: sacrebleu.metrics.CHRF().corpus_score(hyps, [refs]),
-        "ter": lambda: sacrebleu.metrics.TER().corpus_score(hyps, [refs]),
+        "bleu": lambda: bleu.corpus_score(hyps, [refs]),
+        "chrf": lambda: chrf.corpus_score(hyps, [refs]),
+        "ter": lambda: ter.corpus_score(hyps, [refs]),
         "rouge1": rouge("rouge1"), "rouge2": rouge("rouge2"), "rougeL": rouge("rougeL"),
         "rougeLsum": rouge("rougeLsum"),
         "meteor": lambda: sum(meteor_score([r.split()], h.split(), wordnet=wordnet)
@@ -138,9 +149,9 @@ def bench_bertscore(hyps: list[str], refs: list[str], repeat: int) -> dict[str, 
     from harness.metrics.bertscore import _SCORERS
 
     scorer = next(iter(_SCORERS.values()))
-    ours, lib = paired_best(lambda: m.compute(hyps, [[r] for r in refs], ci=False),
-                            lambda: scorer.score(hyps, refs, batch_size=64), repeat)
-    return {"harness_s": ours, "library_s": lib}
+    ours, lib, ratio = paired_best(lambda: m.compute(hyps, [[r] for r in refs], ci=False),
+                                   lambda: scorer.score(hyps, refs, batch_size=64), repeat)
+    return {"harness_s": ours, "library_s": lib, "ratio": ratio}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -161,7 +172,9 @@ def main(argv: list[str] | None = None) -> int:
         "bleu", "chrf", "ter", "rouge1", "rouge2", "rougeL", "rougeLsum", "meteor", "accuracy",
         "macro_f1", "micro_f1", "exact_match", "token_f1", "distinct_1", "distinct_2",
         "perplexity", "bits_per_byte", "bertscore"]) if x]
-    print(f"{n} segments of trans-de-en; best of {args.repeat}; seconds per 10,000 segments")
+    print(f"{n} segments of trans-de-en; best of {args.repeat}; CPU seconds per 10,000 segments",
+          flush=True)
+    print("overhead: median over interleaved runs of harness/library CPU time, minus 1")
     print(f"{'metric':<14}{'harness':>10}{'library':>10}{'overhead':>10}{'+CI(1000)':>11}"
           f"{'1st run':>10}")
     rows = {}
@@ -171,18 +184,19 @@ def main(argv: list[str] | None = None) -> int:
             r = bench_bertscore(hyps[:k], refs[:k], args.repeat)
             scale = 10_000 / k
             ours, lib, ci_cost = r["harness_s"] * scale, r["library_s"] * scale, float("nan")
+            ratio = r["ratio"]
             cold = float("nan")
             note = f" ({k} segments)"
         else:
             m = load_metric(name)
             preds, gold = inputs(name, hyps, refs)
             cold = best_of(lambda m=m, p=preds, g=gold: m.compute(p, g, ci=False), 1) * per10k
-            ours, lib = paired_best(lambda m=m, p=preds, g=gold: m.compute(p, g, ci=False),
-                                    direct.get(name), args.repeat)
+            ours, lib, ratio = paired_best(lambda m=m, p=preds, g=gold: m.compute(p, g, ci=False),
+                                           direct.get(name), args.repeat)
             ours, lib = ours * per10k, lib * per10k
             with_ci = best_of(lambda m=m, p=preds, g=gold: m.compute(p, g), 1) * per10k
             ci_cost, note = with_ci - ours, ""
-        over = (ours / lib - 1) * 100 if lib == lib else float("nan")
+        over = (ratio - 1) * 100
         rows[name] = {"harness_s_per_10k": ours, "library_s_per_10k": lib,
                       "overhead_pct": over, "ci_s_per_10k": ci_cost, "first_run_s_per_10k": cold}
         over_s = f"{over:+.1f}%" if over == over else "n/a"
