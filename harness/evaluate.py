@@ -126,7 +126,9 @@ def evaluate(models: Sequence[str | Path], tasks: str | Sequence[str] = "all", *
     from harness.progress import bar
 
     with open_store(db or out / "harness.sqlite") as store:
-        for job in bar(jobs, desc="eval", unit="job"):
+        progress = bar(jobs, desc="eval", unit="job")
+        for job in progress:
+            progress.set_postfix_str(f"{job.model.id} on {job.task.name} seed {job.seed}")
             results.append(run_job(job, cfg, out, store, batch_size=batch_size, rescore=rescore))
     return results
 
@@ -136,7 +138,7 @@ def resolve_tasks(tasks: str | Sequence[str], include: Sequence[str | Path] = ()
     from tasks import get_task, list_tasks
 
     for folder in include:
-        _include_once(Path(folder))
+        include_once(Path(folder))
     names = [tasks] if isinstance(tasks, str) else list(tasks)
     names = [n.strip() for part in names for n in str(part).split(",") if n.strip()]
     if names == ["all"]:
@@ -160,7 +162,7 @@ def resolve_tasks(tasks: str | Sequence[str], include: Sequence[str | Path] = ()
     return objs
 
 
-def _include_once(folder: Path) -> None:
+def include_once(folder: Path) -> None:
     """Register a folder's YAML tasks unless this very folder already registered them."""
     from tasks import include, list_tasks
     from tasks.registry import origin_of

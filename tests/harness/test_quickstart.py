@@ -43,7 +43,7 @@ def test_quickstart_on_fixtures_then_rerun_reuses(task_dir: Path, tmp_path: Path
     monkeypatch.setenv("HARNESS_QUIET", "1")
     corpus = write_corpus(tmp_path / "corpus-src")
     cfg = QuickstartConfig(out=tmp_path / "qs", corpus=str(corpus), gpt_steps=4, bert_steps=4,
-                           limit=4, epochs=1, max_len=48, minilm=False, n_bootstrap=20,
+                           limit=4, lm_limit=3, epochs=1, max_len=48, minilm=False, n_bootstrap=20,
                            tasks=("fixture-topics", "fixture-en-de", "fixture-lm"),
                            include=(task_dir,),
                            sets=("model.n_layer=1", "model.n_embd=32", "model.n_head=2",
