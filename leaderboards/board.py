@@ -1,6 +1,6 @@
 """From stored result documents to leaderboard rows: grouped, averaged over seeds, ranked.
 
-A leaderboard row is one (task, model, mode, evaluation config): the metric
+A leaderboard row is one (task, model, mode), from its newest evaluation config: the metric
 values averaged over fine-tuning seeds (mean, standard deviation across seeds,
 and the mean of the per-seed 95% bootstrap bounds), the model's parameters,
 pretraining tokens and estimated training FLOPs (6 * N * tokens), and every
@@ -80,9 +80,16 @@ def aggregate(results: list[dict[str, Any]],
         key = (doc["task"]["name"], doc["model"]["content_hash"], doc.get("mode"),
                doc.get("config_hash"))
         groups[key].append(doc)
+    # One row per (task, model, mode): the newest evaluation config (another --limit, say)
+    # replaces older ones on the board; the store and the results files keep them all.
+    newest: dict[tuple, tuple[float, tuple]] = {}
+    for key, docs in groups.items():
+        stamp = max(d.get("created", 0) for d in docs)
+        if key[:3] not in newest or stamp > newest[key[:3]][0]:
+            newest[key[:3]] = (stamp, key)
     by_task: dict[str, list[list[dict[str, Any]]]] = defaultdict(list)
-    for (task, *_), docs in groups.items():
-        by_task[task].append(sorted(docs, key=lambda d: d.get("seed", 0)))
+    for _, key in newest.values():
+        by_task[key[0]].append(sorted(groups[key], key=lambda d: d.get("seed", 0)))
     boards = {}
     for task in sorted(by_task):
         boards[task] = _task_board(task, by_task[task], models)

@@ -56,3 +56,21 @@ def test_unknown_task_and_format(filled_store: Path) -> None:
         render(filled_store, task="nope")
     with pytest.raises(HarnessError, match="unknown format"):
         render(filled_store, fmt="pdf")
+
+
+def test_newest_config_replaces_older_on_the_board(filled_store: Path, tmp_path: Path) -> None:
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from conftest import make_result
+
+    from leaderboards.store import open_store
+
+    doc = make_result(tmp_path / "r2", "gpt-tiny", "news", scores={"accuracy": [50.0] * 10})
+    doc["config_hash"], doc["key"] = "another-limit", "another-key"
+    with open_store(filled_store) as store:
+        store.put({k: v for k, v in doc.items() if k != "_path"}, path=doc["_path"])
+        assert store.count() == 7  # both configs stay in the store
+    rows = json.loads(render(filled_store, fmt="json"))["tasks"]["news"]["rows"]
+    gpt = [r for r in rows if r["model_id"] == "gpt-tiny"]
+    assert len(gpt) == 1 and gpt[0]["metrics"]["accuracy"]["mean"] == 50.0
