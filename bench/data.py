@@ -89,7 +89,7 @@ def index_entries(steps: list) -> int:
     for s in steps:
         if hasattr(s, "seen"):
             n += len(s.seen)
-        if hasattr(s, "lsh"):
+        if hasattr(s, "index"):
             n += s.n  # documents in the LSH index
     return n
 

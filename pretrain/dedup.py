@@ -10,6 +10,7 @@ import hashlib
 import re
 import zlib
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -78,6 +79,7 @@ class ParagraphDedup(Step):
 
 
 _SHIFT = np.uint64(32)
+_trapezoid = getattr(np, "trapezoid", None) or np.trapz  # numpy 2 renamed it
 _CHUNK = 4096  # shingles per block, bounding the (num_perm, chunk) matrix
 
 
@@ -154,47 +156,107 @@ class MinHasher:
         return Signature(sig)
 
 
+@lru_cache(maxsize=32)
+def lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
+    """Bands ``b`` and rows ``r`` (``b*r <= num_perm``) minimising the sum of the false-positive
+    and false-negative probability mass around ``threshold`` (as datasketch chooses them)."""
+    lo, hi = np.linspace(0.0, threshold, 1001), np.linspace(threshold, 1.0, 1001)
+    best, best_err = (1, num_perm), float("inf")
+    for b in range(1, num_perm + 1):
+        for r in range(1, num_perm // b + 1):
+            # probability that a pair at similarity s shares a band: 1 - (1 - s^r)^b
+            fp = _trapezoid(1.0 - (1.0 - lo**r) ** b, lo)
+            fn = _trapezoid((1.0 - hi**r) ** b, hi)
+            if fp + fn < best_err:
+                best, best_err = (b, r), fp + fn
+    return best
+
+
+class BandIndex:
+    """Banded LSH over MinHash signatures, kept small: per band a dict from the band's
+    hash to the first document holding it, and all signatures in one uint32 matrix."""
+
+    def __init__(self, threshold: float, num_perm: int) -> None:
+        self.b, self.r = lsh_params(threshold, num_perm)
+        self.tables: list[dict[int, int | list[int]]] = [{} for _ in range(self.b)]
+        self.sigs = np.zeros((1024, num_perm), dtype=np.uint32)
+        self.n = 0
+
+    def _bands(self, sig: np.ndarray) -> list[int]:
+        r = self.r
+        # Python's bytes hash is salted per process, but it is only compared within one.
+        return [hash(sig[i * r:(i + 1) * r].tobytes()) for i in range(self.b)]
+
+    def query(self, sig: np.ndarray) -> list[int]:
+        """Indices of stored signatures sharing at least one band with ``sig``, in order."""
+        found: set[int] = set()
+        for table, key in zip(self.tables, self._bands(sig)):
+            hit = table.get(key)
+            if hit is not None:
+                found.update(hit if isinstance(hit, list) else (hit,))
+        return sorted(found)
+
+    def insert(self, sig: np.ndarray) -> int:
+        """Store ``sig``; returns its index."""
+        if self.n == len(self.sigs):
+            self.sigs = np.concatenate([self.sigs, np.zeros_like(self.sigs)])
+        idx = self.n
+        self.sigs[idx] = sig
+        self.n += 1
+        for table, key in zip(self.tables, self._bands(sig)):
+            hit = table.get(key)
+            if hit is None:
+                table[key] = idx
+            elif isinstance(hit, list):
+                hit.append(idx)
+            else:
+                table[key] = [hit, idx]
+        return idx
+
+
 class NearDedup(Step):
     """MinHash over word shingles with an LSH index: drop a document similar to a kept one.
 
     Similarity is the Jaccard index of the sets of ``shingle``-word shingles
-    (lowercased). LSH (datasketch's ``MinHashLSH``, bands and rows chosen for the
-    threshold) proposes candidates among the kept documents; a candidate counts
-    only if the signatures' estimated Jaccard reaches ``threshold``, which
+    (lowercased). Banded LSH (bands and rows chosen for the threshold, as
+    datasketch does) proposes candidates among the kept documents; a candidate
+    counts only if the signatures' estimated Jaccard reaches ``threshold``, which
     removes LSH's false positives. Documents shorter than one shingle are kept.
-    Memory: one signature (4 bytes per permutation) and its band keys per kept
-    document.
+    Memory per kept document: its signature (4 bytes a permutation), one dict
+    entry per band, and its id.
     """
 
     name = "near_dedup"
 
     def __init__(self, threshold: float, num_perm: int, shingle: int) -> None:
-        from datasketch import MinHashLSH
-
         super().__init__()
         self.threshold, self.num_perm, self.shingle = threshold, num_perm, shingle
         self.hasher = MinHasher(num_perm, shingle)
-        self.lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
-        self.signatures: dict[str, np.ndarray] = {}
-        self.n = 0
+        self.index = BandIndex(threshold, num_perm)
+        self.ids: list[str] = []
         self.extra = {"threshold": threshold, "num_perm": num_perm, "shingle_words": shingle,
+                      "bands": self.index.b, "rows": self.index.r,
                       "lsh_candidates_rejected": 0, "examples": []}
+
+    @property
+    def n(self) -> int:
+        """Documents in the index."""
+        return self.index.n
 
     def process(self, doc: Doc) -> Doc | None:
         sig = self.hasher.signature(doc["text"])
         if sig is None:
             return doc
-        for key in self.lsh.query(sig):
-            similarity = sig.jaccard(Signature(self.signatures[key]))
+        values = sig.hashvalues.astype(np.uint32)
+        for idx in self.index.query(values):
+            similarity = float(np.mean(self.index.sigs[idx] == values))
             if similarity >= self.threshold:
                 if len(self.extra["examples"]) < 5:
-                    self.extra["examples"].append({"removed": doc["id"], "similar_to": key,
+                    self.extra["examples"].append({"removed": doc["id"],
+                                                   "similar_to": self.ids[idx],
                                                    "jaccard": round(similarity, 3)})
                 return None
             self.extra["lsh_candidates_rejected"] += 1
-        # LSH keys must be unique; the running number guards against repeated ids.
-        self.n += 1
-        key = f"{doc['id']}#{self.n}" if doc["id"] in self.signatures else doc["id"]
-        self.lsh.insert(key, sig)
-        self.signatures[key] = sig.hashvalues.astype(np.uint32)
+        self.index.insert(values)
+        self.ids.append(doc["id"])
         return doc

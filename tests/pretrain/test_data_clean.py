@@ -165,3 +165,13 @@ def test_minhash_estimates_jaccard():
     assert abs(h.signature(a).jaccard(h.signature(b)) - exact) < 0.1
     assert h.signature(a).jaccard(h.signature(a)) == 1.0
     assert h.signature("too short") is None
+
+
+@pytest.mark.parametrize("threshold,num_perm", [(0.5, 64), (0.8, 128), (0.9, 128)])
+def test_lsh_bands_match_datasketch(threshold, num_perm):
+    from datasketch import MinHashLSH
+
+    from pretrain.dedup import lsh_params
+
+    ref = MinHashLSH(threshold=threshold, num_perm=num_perm)
+    assert lsh_params(threshold, num_perm) == (ref.b, ref.r)
