@@ -85,7 +85,7 @@ _CHUNK = 4096  # shingles per block, bounding the (num_perm, chunk) matrix
 
 @dataclass(frozen=True)
 class Signature:
-    """A MinHash signature in the shape datasketch's LSH reads (``hashvalues``, ``len``)."""
+    """A MinHash signature: one 32-bit minimum per permutation."""
 
     hashvalues: np.ndarray
 
