@@ -28,6 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ["HARNESS_QUIET"] = "1"  # a table, not progress bars
 
 from pretrain.clean import CleanConfig, build_steps, run_pipeline  # noqa: E402
 from pretrain.sources import ReadStats, open_source  # noqa: E402
@@ -43,7 +44,13 @@ def rss_mb() -> float:
 
 
 def peak_rss_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / MB  # Linux reports KiB
+    """Peak resident memory of this process image (VmHWM; unlike ru_maxrss, not inherited
+    from the parent across fork and exec)."""
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024 / MB
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / MB
 
 
 def bench_cleaning(source: str) -> tuple[list[str], dict]:
