@@ -15,6 +15,7 @@ entry-point group ``harness.metrics`` (``name = "pkg.module:MetricClass"``).
 from __future__ import annotations
 
 import difflib
+import functools
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -149,8 +150,7 @@ class Metric:
         interval over examples (``n_bootstrap`` resamples, seeded), the corpus
         metric being recomputed on every resample.
         """
-        return self.compute_with_examples(predictions, references, ci=ci,
-                                          n_bootstrap=n_bootstrap, seed=seed)[0]
+        return self._score(predictions, references, ci, n_bootstrap, seed)[0]
 
     def compute_with_examples(
         self,
@@ -162,6 +162,11 @@ class Metric:
         seed: int = 0,
     ) -> tuple[Score, list[float]]:
         """``compute`` and ``per_example`` in one pass (BERTScore runs its model once)."""
+        score, stats = self._score(predictions, references, ci, n_bootstrap, seed)
+        return score, self._rows_scores(stats)
+
+    def _score(self, predictions: Any, references: Any, ci: bool, n_bootstrap: int,
+               seed: int) -> tuple[Score, np.ndarray]:
         preds, refs = self.validate(predictions, references)
         ev = self._evaluate(preds, refs)
         interval = None
@@ -172,9 +177,10 @@ class Metric:
             interval = percentile_interval(scores)
         score = Score(name=self.name, score=float(ev.score), signature=self.signature().format(),
                       details=ev.details, ci=interval)
-        return score, self._rows_scores(ev.stats)
+        return score, ev.stats
 
     def _rows_scores(self, stats: np.ndarray) -> list[float]:
+        """Each example's score: the corpus score of its row alone."""
         return [float(self._score_from_stats(stats[i : i + 1])) for i in range(len(stats))]
 
     def per_example(
@@ -318,6 +324,9 @@ class MeanMetric(Metric):
     def _details(self, total: np.ndarray) -> dict[str, Any]:
         return {"n": int(total[1])}
 
+    def _rows_scores(self, stats: np.ndarray) -> list[float]:
+        return (stats[:, 0] / stats[:, 1]).tolist()
+
 
 # ----- the registry -----------------------------------------------------------
 _REGISTRY: dict[str, type[Metric]] = {}
@@ -397,8 +406,10 @@ def progress(items: Iterable[Any], total: int, desc: str, *, unit: str = "seg",
     return bar(items, total=total, desc=desc, unit=unit, leave=False)
 
 
+@functools.cache
 def library_version(dist: str) -> str:
-    """Installed version of a distribution, for signatures."""
+    """Installed version of a distribution, for signatures (cached: the lookup scans
+    site-packages, which would cost more than scoring a small corpus)."""
     from importlib.metadata import PackageNotFoundError, version
 
     try:

@@ -36,8 +36,10 @@ class _Classification(Metric):
                                    hint="classification takes exactly one reference label each")
         gold = [r[0] for r in references]
         self._labels = sorted(set(gold) | set(predictions))
-        index = {label: k for k, label in enumerate(self._labels)}
-        stats = np.array([[index[g], index[p]] for g, p in zip(gold, predictions)], dtype=np.int64)
+        index = {label: k for k, label in enumerate(self._labels)}.__getitem__
+        n = len(gold)
+        stats = np.column_stack([np.fromiter(map(index, gold), np.int64, count=n),
+                                 np.fromiter(map(index, predictions), np.int64, count=n)])
         score, details = self._sklearn_score(stats)
         return Evaluation(score=score, details=details, stats=stats)
 
@@ -93,10 +95,9 @@ class _Classification(Metric):
         }
         return details
 
-    def per_example(self, predictions: Any, references: Any = None) -> list[float]:
+    def _rows_scores(self, stats: np.ndarray) -> list[float]:
         """100 for a correct label, 0 otherwise (a one-example F1 is the same)."""
-        stats = self.stats(predictions, references)
-        return [100.0 if g == p else 0.0 for g, p in stats.tolist()]
+        return (100.0 * (stats[:, 0] == stats[:, 1])).tolist()
 
     def signature(self) -> Signature:
         fields = [("average", self.average or "none")]

@@ -38,12 +38,23 @@ def load_wordnet() -> Any:
     from nltk.corpus import wordnet
 
     try:
-        version = wordnet.get_version()
+        version = _wordnet_version(wordnet)
     except (LookupError, OSError) as exc:
         raise HarnessError(f"NLTK's WordNet could not be read ({exc})", hint=WORDNET_HINT) from exc
     if version != "3.0":
         raise HarnessError(f"METEOR expects WordNet 3.0, found {version}", hint=WORDNET_HINT)
     return wordnet
+
+
+_VERSIONS: dict[int, str] = {}
+
+
+def _wordnet_version(reader: Any) -> str:
+    """The reader's WordNet version, read once (get_version scans a data file)."""
+    key = id(reader)
+    if key not in _VERSIONS:
+        _VERSIONS[key] = reader.get_version()
+    return _VERSIONS[key]
 
 
 def _tokenizer(name: str) -> Any:
