@@ -35,6 +35,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from harness.metrics import load_metric  # noqa: E402
 
 TRANS = Path("/usr/share/trans/de-en")
+# The direct METEOR call splits on whitespace; compare like with like.
+OPTIONS = {"meteor": {"tokenize": "whitespace"}}
 
 
 def sentences(limit: int) -> list[str]:
@@ -188,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
             cold = float("nan")
             note = f" ({k} segments)"
         else:
-            m = load_metric(name)
+            m = load_metric(name, **OPTIONS.get(name, {}))
             preds, gold = inputs(name, hyps, refs)
             cold = best_of(lambda m=m, p=preds, g=gold: m.compute(p, g, ci=False), 1) * per10k
             ours, lib, ratio = paired_best(lambda m=m, p=preds, g=gold: m.compute(p, g, ci=False),

@@ -2,9 +2,10 @@
 
 ``nltk.translate.meteor_score.meteor_score`` aligns exact matches, Porter
 stems, then WordNet synonyms, and takes the best reference. It scores token
-lists: strings are split on whitespace (``tokenize="whitespace"``, the
-default) or with sacrebleu's ``13a`` tokenizer, which splits punctuation off
-(``tokenize="13a"``). Options ``alpha``, ``beta``, ``gamma`` are NLTK's. The
+lists: strings are tokenized with sacrebleu's ``13a`` tokenizer by default,
+which splits punctuation off words ("sofa." would otherwise match neither
+"sofa" nor its synonyms), or split on whitespace only for text that is
+already tokenized (``tokenize="whitespace"``). Options ``alpha``, ``beta``, ``gamma`` are NLTK's. The
 corpus score is 100 times the mean of the sentence scores.
 
 Without WordNet the synonym stage would silently vanish and the numbers
@@ -73,7 +74,7 @@ class Meteor(MeanMetric):
     """METEOR (NLTK), best over references, corpus = mean of sentences, 0-100."""
 
     name = "meteor"
-    defaults: dict[str, Any] = {"alpha": 0.9, "beta": 3.0, "gamma": 0.5, "tokenize": "whitespace"}
+    defaults: dict[str, Any] = {"alpha": 0.9, "beta": 3.0, "gamma": 0.5, "tokenize": "13a"}
 
     def _check_options(self) -> None:
         for key in ("alpha", "beta", "gamma"):

@@ -73,10 +73,11 @@ def test_options_change_the_number(wordnet) -> None:
     assert other > base
     direct = meteor_score([refs[0][0].split()], hyp[0].split(), wordnet=wordnet, gamma=0.2)
     assert other == pytest.approx(100 * direct, abs=1e-9)
-    tok13a = load_metric("meteor", tokenize="13a").compute(["the cat, sat."], [["the cat sat"]],
-                                                           ci=False).score
-    ws = load_metric("meteor").compute(["the cat, sat."], [["the cat sat"]], ci=False).score
-    assert tok13a > ws
+    tok13a = load_metric("meteor").compute(["the cat, sat."], [["the cat sat"]], ci=False)
+    ws = load_metric("meteor", tokenize="whitespace").compute(["the cat, sat."],
+                                                             [["the cat sat"]], ci=False)
+    assert tok13a.score > ws.score
+    assert "tok:13a" in tok13a.signature and "tok:whitespace" in ws.signature
 
 
 def test_missing_wordnet_says_how_to_install(monkeypatch: pytest.MonkeyPatch,
