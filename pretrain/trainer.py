@@ -156,9 +156,13 @@ class Trainer:
         self.micro, self.accum = micro_batches(cfg, d.world_size)
         self.reader = ShardReader(self.data.shard_dir, "train", cfg.model.block_size, self.micro,
                                   cfg.train.seed, d.rank, d.world_size)
+        self.mask_gen = torch.Generator().manual_seed(cfg.train.seed)
         if ckpt is not None:
             self.reader.load_state_dict(self.state["reader"])
-        self.mask_gen = torch.Generator().manual_seed(cfg.train.seed)
+            # Every step re-seeds from (seed, step, rank); restoring the saved states as well
+            # keeps anything drawn outside a step (e.g. by user code) on the same stream.
+            torch.set_rng_state(ck.rng_from_json(self.state["rng"]["torch"]))
+            self.mask_gen.set_state(ck.rng_from_json(self.state["rng"]["mask"]))
         self.flops_per_token = flops_per_token(cfg.model, self.model.num_params(True))
         self.peak_flops = measure_peak_flops(cfg.train.precision, d.device)
 

@@ -26,6 +26,16 @@ TINY = ["model.n_layer=1", "model.n_head=2", "model.n_embd=32", "model.block_siz
         "train.warmup_steps=5", "train.lr=3e-3", "train.eval_batches=2"]
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Tiny models run fastest on one thread, and a busy shared CPU makes spinning
+    OpenMP workers (torch is already loaded, so OMP_WAIT_POLICY cannot apply) very slow."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def make_corpus(root: Path, n_docs: int = 60, seed: int = 0) -> Path:
     """A built-corpus layout (train/val jsonl) of simple, learnable English-like text."""
     rng = random.Random(seed)
