@@ -216,6 +216,8 @@ def run_job(job: Job, cfg: EvalConfig, out: Path, store: Any, *, batch_size: int
         rows = read_predictions(ppath)
         t1 = time.perf_counter()
         doc["metrics"], scored = score(job.task, rows, cfg.n_bootstrap)
+        if any("error" in m for m in doc["metrics"].values()):
+            doc["score_key"] = None  # not finished: the next run re-scores (never re-infers)
         write_predictions(ppath, scored)
         doc["timings"]["score_s"] = time.perf_counter() - t1
         doc["predictions"] = ppath.name
@@ -273,16 +275,32 @@ def score(task: Any, rows: list[dict[str, Any]],
     metrics: dict[str, dict[str, Any]] = {}
     per_example: dict[str, list[float]] = {}
     for spec in task.metrics:
-        m = load_metric(spec.name, **spec.options)
-        r = refs if m.text_inputs else None
-        s, per_example[spec.name] = m.compute_with_examples(
-            preds, r, ci=n_bootstrap > 0, n_bootstrap=max(n_bootstrap, 1), seed=0)
+        try:
+            m = load_metric(spec.name, **spec.options)
+            r = refs if m.text_inputs else None
+            s, per_example[spec.name] = m.compute_with_examples(
+                preds, r, ci=n_bootstrap > 0, n_bootstrap=max(n_bootstrap, 1), seed=0)
+        except Exception as exc:  # one failing metric must not lose the others, nor the run
+            msg = exc.one_line() if isinstance(exc, HarnessError) else f"{type(exc).__name__}: {exc}"
+            warn(f"{spec.name} failed on {task.name}: {msg}; the other metrics are kept and "
+                 "a rerun re-scores from the saved predictions")
+            metrics[spec.name] = {"score": None, "ci": None, "signature": "", "error": msg,
+                                  "options": spec.options}
+            per_example[spec.name] = [None] * len(rows)
+            continue
         metrics[spec.name] = {"score": s.score, "ci": list(s.ci) if s.ci else None,
                               "signature": s.signature, "details": s.details,
                               "options": spec.options}
     scored = [{**row, "scores": {name: vals[i] for name, vals in per_example.items()}}
               for i, row in enumerate(rows)]
     return metrics, scored
+
+
+def warn(msg: str) -> None:
+    """A one-line warning on stderr (shown even with --quiet: it is about the numbers)."""
+    import click
+
+    click.echo(f"harness: warning: {msg}", err=True)
 
 
 def base_document(job: Job, cfg: EvalConfig, chash: str, infer_key: str, score_key: str,

@@ -123,7 +123,7 @@ def rank(rows: list[Row], metric: str | None) -> list[Row]:
         v = r.value(metric) if metric else None
         if r.status != "ok":
             return (2, 0.0, r.model_id)
-        if v is None or (isinstance(v, float) and math.isnan(v)):
+        if v is None or (isinstance(v, float) and math.isnan(v)):  # absent or failed
             return (1, 0.0, r.model_id)
         return (0, v if metric in LOWER_IS_BETTER else -v, r.model_id)
     return sorted(rows, key=sort_key)
@@ -153,6 +153,11 @@ def _row(docs: list[dict[str, Any]], models: dict[str, dict[str, Any]]) -> Row:
 
 def _metric_summary(values: list[dict[str, Any]]) -> dict[str, Any]:
     """Mean, spread across seeds, mean bootstrap bounds, and the signature of one metric."""
+    failed = [v for v in values if v.get("score") is None]
+    values = [v for v in values if v.get("score") is not None]
+    if not values:
+        return {"mean": None, "std": None, "ci": None, "per_seed": [], "n": 0, "signature": "",
+                "error": failed[-1].get("error", "failed") if failed else "missing"}
     scores = [float(v["score"]) for v in values]
     cis = [v["ci"] for v in values if v.get("ci")]
     ci = [statistics.fmean(c[0] for c in cis), statistics.fmean(c[1] for c in cis)] if cis else None

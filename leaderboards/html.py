@@ -109,7 +109,7 @@ def overview(boards: dict[str, TaskBoard]) -> str:
             metric, r = entry["cells"].get(name, (None, None))
             if r is None:
                 tds.append("<td data-v=''>·</td>")
-            elif r.status != "ok" or metric not in r.metrics:
+            elif r.status != "ok" or r.value(metric) is None:
                 tds.append(f"<td data-v='' title='{e(r.reason or '')}'>n/a</td>")
             else:
                 v = r.metrics[metric]["mean"]
@@ -143,8 +143,12 @@ def task_section(name: str, board: TaskBoard) -> str:
         else:
             for m in board.metrics:
                 v = r.metrics.get(m)
-                tds.append(f"<td data-v='{v['mean']!r}' title='{e(v.get('signature', ''))}'>"
-                           f"{e(fmt_metric(v))}</td>" if v else "<td data-v=''>-</td>")
+                if v and v["mean"] is not None:
+                    tds.append(f"<td data-v='{v['mean']!r}' title='{e(v.get('signature', ''))}'>"
+                               f"{e(fmt_metric(v))}</td>")
+                else:
+                    tds.append(f"<td data-v='' title='{e((v or {}).get('error', ''))}'>"
+                               f"{'error' if v else '-'}</td>")
         tds += [f"<td data-v='{x or ''}'>{e(human(x))}</td>" for x in (r.params, r.tokens, r.flops)]
         trs.append(f"<tr class='{cls}'>{''.join(tds)}</tr>")
     sigs = "".join(f"<li><code>{e(line)}</code></li>" for line in signature_lines(board))
@@ -161,7 +165,8 @@ def task_section(name: str, board: TaskBoard) -> str:
 def bar_chart(board: TaskBoard) -> str:
     """Horizontal bars of the primary metric with 95% CI whiskers, as inline SVG."""
     m = board.primary
-    rows = [r for r in board.rows if r.status == "ok" and m in r.metrics]
+    rows = [r for r in board.rows
+            if r.status == "ok" and m in r.metrics and r.metrics[m]["mean"] is not None]
     if not rows:
         return ""
     vals = [(r, r.metrics[m]["mean"], r.metrics[m].get("ci") or [r.metrics[m]["mean"]] * 2)

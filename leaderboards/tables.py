@@ -40,6 +40,8 @@ def fmt_metric(m: dict[str, Any] | None) -> str:
     """``mean [lo, hi]`` with ``± sd`` when several seeds were run."""
     if m is None:
         return "-"
+    if m["mean"] is None:
+        return "error (see --signatures)"
     text = fmt_score(m["mean"])
     if m.get("n", 1) > 1:
         text += f" ±{fmt_score(m['std'])}"
@@ -77,6 +79,10 @@ def signature_lines(board: TaskBoard) -> list[str]:
     for r in board.rows:
         for m, v in r.metrics.items():
             sigs.setdefault(m, v.get("signature", ""))
+    for r in board.rows:
+        for m, v in r.metrics.items():
+            if v.get("error"):
+                sigs[m] = f"ERROR for {r.model_id}: {v['error']}"
     lines = [f"{m}: {s}" for m, s in sigs.items()]
     versions = next((r.versions for r in board.rows if r.versions), {})
     if versions:
@@ -140,7 +146,8 @@ def to_csv(boards: dict[str, TaskBoard]) -> str:
                 w.writerow(base)
             for m, v in r.metrics.items():
                 ci = v.get("ci") or ["", ""]
-                w.writerow({**base, "metric": m, "mean": repr(v["mean"]), "std": repr(v["std"]),
+                num = (lambda x: "" if x is None else repr(x))  # noqa: E731
+                w.writerow({**base, "metric": m, "mean": num(v["mean"]), "std": num(v["std"]),
                             "ci_lo": ci[0], "ci_hi": ci[1], "signature": v.get("signature", "")})
     return buf.getvalue()
 

@@ -92,3 +92,32 @@ def test_interrupted_score_stage_resumes_from_saved_predictions(
 def test_bad_task_names_are_reported_together(task_dir: Path, tmp_path: Path) -> None:
     with pytest.raises(HarnessError, match="unknown task 'nope-one'.*unknown task 'nope-two'"):
         harness.evaluate([], "nope-one,nope-two", out=tmp_path / "r", include=[task_dir])
+
+
+def test_a_failing_metric_keeps_the_others_and_is_rescored_later(
+        task_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    import importlib
+
+    import harness.metrics as hm
+    from leaderboards.views import render
+
+    ev = importlib.import_module("harness.evaluate")
+    real = hm.load_metric
+
+    def flaky(name, **opts):
+        if name == "chrf":
+            raise RuntimeError("chrf exploded")
+        return real(name, **opts)
+
+    out = tmp_path / "results"
+    monkeypatch.setattr(hm, "load_metric", flaky)
+    (res,) = harness.evaluate([], "fixture-en-de", out=out, include=[task_dir], n_bootstrap=20)
+    assert res.metrics["chrf"]["error"] == "RuntimeError: chrf exploded"
+    assert res.metrics["bleu"]["score"] > 0 and res.metrics["ter"]["score"] >= 0
+    assert "chrf failed on fixture-en-de" in capsys.readouterr().err
+    board = render(out / "harness.sqlite", signatures=True)
+    assert "error (see --signatures)" in board and "chrf exploded" in board
+    monkeypatch.setattr(hm, "load_metric", real)
+    monkeypatch.setattr(ev, "infer", lambda *a, **k: pytest.fail("the model was re-run"))
+    (again,) = harness.evaluate([], "fixture-en-de", out=out, n_bootstrap=20)
+    assert again.metrics["chrf"]["score"] > 0 and "error" not in again.metrics["chrf"]
