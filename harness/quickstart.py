@@ -31,10 +31,10 @@ class QuickstartConfig:
 
     out: Path = field(default=Path("quickstart"))
     corpus: str = "shakespeare"
-    gpt_steps: int = 200
-    bert_steps: int = 150
-    limit: int = 60
-    lm_limit: int = 6                # held-out documents are long: BERT's pseudo-perplexity
+    gpt_steps: int = 150
+    bert_steps: int = 100
+    limit: int = 40
+    lm_limit: int = 3                # held-out documents are long: BERT's pseudo-perplexity
                                      # runs one forward pass per token
     epochs: int = 2
     max_len: int = 128

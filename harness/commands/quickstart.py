@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import click
 
+from harness.quickstart import QuickstartConfig as _Defaults  # light: no torch at import
+
 
 @click.command("quickstart")
 @click.option("--out", default="quickstart", show_default=True, type=click.Path(file_okay=False),
               help="Where the runs, results and leaderboard go.")
-@click.option("--gpt-steps", default=200, show_default=True, help="Pretraining steps of the GPT.")
-@click.option("--bert-steps", default=150, show_default=True, help="Pretraining steps of the BERT.")
-@click.option("--limit", default=60, show_default=True,
+@click.option("--gpt-steps", default=_Defaults.gpt_steps, show_default=True,
+              help="Pretraining steps of the GPT.")
+@click.option("--bert-steps", default=_Defaults.bert_steps, show_default=True,
+              help="Pretraining steps of the BERT.")
+@click.option("--limit", default=_Defaults.limit, show_default=True,
               help="Examples per split of each task (fine-tuning and test).")
 @click.option("--no-minilm", is_flag=True, help="Leave out the MiniLM encoder (hf:).")
 def quickstart(out: str, gpt_steps: int, bert_steps: int, limit: int, no_minilm: bool) -> None:
