@@ -1,7 +1,7 @@
 """Zero-shot prediction with a ``gpt`` model: choice log-likelihoods, or prompting.
 
 Classification compares the log-likelihood of each label (as `` label`` after
-the task prompt); QA compares the context's sentences as answers (mean
+the task prompt), calibrated by its log-likelihood after a content-free prompt; QA compares the context's sentences as answers (mean
 log-probability per token, so long sentences are not penalised for length);
 the generative families decode greedily from the task prompt and stop at the
 end of the line. The prompt is run once and each choice continues from its
@@ -50,8 +50,16 @@ def predict_zeroshot(bb: Backbone, task: Task, exs: list[Example]) -> list[str]:
     if task.family == "classification":
         labels = task.labels()  # type: ignore[attr-defined]
         choices = [bb.encode(" " + lab) for lab in labels]
-        return [labels[_argmax(_choice_logprobs(bb, bb.encode(task.prompt(e)), choices))]
-                for e in exs]
+        # Calibrate by the label's log-likelihood after a content-free prompt (the prompt
+        # with an empty input, Zhao et al. 2021): a small LM's preference for one label
+        # word otherwise swamps what the text says.
+        empty = Example(id="", input="", references=[])
+        prior = _choice_logprobs(bb, bb.encode(task.prompt(empty)), choices)
+        out = []
+        for e in exs:
+            cond = _choice_logprobs(bb, bb.encode(task.prompt(e)), choices)
+            out.append(labels[_argmax([c - p for c, p in zip(cond, prior)])])
+        return out
     if task.family == "qa":
         out = []
         for e in exs:

@@ -32,8 +32,8 @@ def test_gpt_finetune_each_family(cls, tiny_gpt, tmp_path):
 
 
 def test_gpt_finetune_is_deterministic_and_batch_size_free(tiny_gpt):
-    a = predict(tiny_gpt, TinyClassification(), seed=3, batch_size=1)
-    b = predict(tiny_gpt, TinyClassification(), seed=3, batch_size=7)
+    a = predict(tiny_gpt, TinyClassification(), seed=3, batch_size=1, overrides={"epochs": 1})
+    b = predict(tiny_gpt, TinyClassification(), seed=3, batch_size=7, overrides={"epochs": 1})
     assert [r["prediction"] for r in a.rows] == [r["prediction"] for r in b.rows]
     assert a.info["history"] == b.info["history"]
 
