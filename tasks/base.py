@@ -48,7 +48,15 @@ class MetricSpec:
 
 @dataclass(frozen=True, kw_only=True)
 class FinetuneDefaults:
-    """How a task is fine-tuned unless the caller says otherwise."""
+    """How a task is fine-tuned unless the caller says otherwise.
+
+    ``epochs`` (passes over the training split, early-stopped on the validation
+    loss after ``patience`` epochs without improvement), ``lr`` (AdamW peak, with
+    ``warmup_frac`` linear warmup then linear decay), ``batch_size`` (training
+    sequences per step), ``max_len`` (input tokens, capped by the model's
+    context), ``max_new_tokens`` and ``beams`` (generation), ``weight_decay``,
+    and ``max_train`` (cap on training examples, for CPU budgets; None = all).
+    """
 
     epochs: int = 3
     lr: float = 3e-4
@@ -60,7 +68,6 @@ class FinetuneDefaults:
     weight_decay: float = 0.01
     warmup_frac: float = 0.06
     max_train: int | None = 4000
-    eval_every: int | None = None
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size", "max_len", "max_new_tokens", "beams"):
