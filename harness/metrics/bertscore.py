@@ -119,11 +119,14 @@ class BERTScore(MeanMetric):
 
     def _example_rows(self, predictions: list[str], references: list[list[str]]) -> np.ndarray:
         scorer = self._scorer(references)
+        # One reference each: bert-score's single-reference call (no per-group max).
+        refs: list[Any] = ([r[0] for r in references] if all(len(r) == 1 for r in references)
+                           else references)
         chunks = []
         # Chunks only to show progress; each sentence pair is scored independently.
         starts = range(0, len(predictions), CHUNK)
         for i in progress(starts, len(starts), self.name, unit="chunk", min_total=2):
-            p, r, f = scorer.score(predictions[i : i + CHUNK], references[i : i + CHUNK],
+            p, r, f = scorer.score(predictions[i : i + CHUNK], refs[i : i + CHUNK],
                                    batch_size=self.options["batch_size"])
             chunks.append(np.stack([100.0 * f.double().numpy(), np.ones(len(f)),
                                     100.0 * p.double().numpy(), 100.0 * r.double().numpy()],
