@@ -21,6 +21,7 @@ from pretrain.errors import HarnessError
 from tasks.base import SPLITS, Example, Task
 
 T = TypeVar("T")
+FORMAT = 2  # bump when the on-disk layout or order of built splits changes
 _META: dict[str, dict[str, Any]] = {}
 _SPLITS: dict[str, list[Example]] = {}
 
@@ -85,8 +86,19 @@ def _hash_dir(root: Path) -> str:
     return h.hexdigest()[:16]
 
 
+def _shuffled(examples: list[Example]) -> list[Example]:
+    """Examples in a fixed pseudo-random order (sha256 of the id).
+
+    Builders read sources in file order (BBC by topic folder, Ding alphabetically),
+    so the first N examples, what ``--limit`` and ``max_train`` keep, would be one
+    topic or one letter; a hash order makes every prefix a fair sample.
+    """
+    return sorted(examples, key=lambda ex: hashlib.sha256(ex.id.encode()).hexdigest())
+
+
 def write_splits(root: Path, splits: dict[str, list[Example]], extra: dict | None = None) -> dict:
-    """Write the splits and ``meta.json`` atomically into ``root``; return the meta."""
+    """Write the splits (in hash order) and ``meta.json`` atomically into ``root``."""
+    splits = {s: _shuffled(list(splits.get(s, []))) for s in SPLITS}
     for split in SPLITS:
         ids = [ex.id for ex in splits.get(split, [])]
         assert len(ids) == len(set(ids)), f"duplicate example ids in {split}"
@@ -96,7 +108,7 @@ def write_splits(root: Path, splits: dict[str, list[Example]], extra: dict | Non
         for split in SPLITS:
             _write_jsonl(tmp / f"{split}.jsonl", (ex.to_dict() for ex in splits.get(split, [])))
         meta = {"sizes": {s: len(splits.get(s, [])) for s in SPLITS}, "hash": _hash_dir(tmp),
-                **(extra or {})}
+                "format": FORMAT, **(extra or {})}
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2, sort_keys=True))
         if root.exists():
             shutil.rmtree(root)
@@ -110,7 +122,11 @@ def ensure_built(task: Task) -> Path:
     """Build the task's data into its cache directory unless it is already there."""
     root = task_dir(task)
     if (root / "meta.json").exists():
-        return root
+        try:
+            if json.loads((root / "meta.json").read_text()).get("format") == FORMAT:
+                return root
+        except ValueError:
+            pass  # a damaged cache is rebuilt below
     ok, why = task.available()
     if not ok:
         raise HarnessError(f"task {task.name!r} is not available here: {why}",

@@ -99,3 +99,18 @@ def test_splits_are_deterministic_and_by_document():
 def test_first_sentence():
     assert first_sentence("Hello there. Next one.") == "Hello there."
     assert first_sentence("e.g. this is one sentence") == "e.g. this is one sentence"
+
+
+def test_built_splits_are_stored_in_hash_order(tmp_path):
+    """A prefix (what --limit keeps) must not be one topic: builders read files in order."""
+    from tasks.base import Example
+    from tasks.data import write_splits
+
+    exs = [Example(id=f"{lab}/{i:03d}", input="x", references=[lab], label=lab)
+           for lab in ("a", "b", "c", "d") for i in range(25)]
+    meta = write_splits(tmp_path / "t", {"train": exs, "test": exs[:8]})
+    lines = (tmp_path / "t" / "train.jsonl").read_text().splitlines()
+    first = {line.split('"label": "')[1][0] for line in lines[:12]}
+    assert len(first) >= 3 and meta["sizes"]["train"] == 100 and meta["format"] == 2
+    again = write_splits(tmp_path / "u", {"train": list(reversed(exs)), "test": exs[:8]})
+    assert again["hash"] == meta["hash"]  # the order depends on ids only
