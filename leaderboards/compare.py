@@ -22,7 +22,10 @@ import numpy as np
 from leaderboards.board import LOWER_IS_BETTER
 from pretrain.errors import HarnessError
 
-CORPUS_LEVEL = frozenset({"bleu", "chrf", "ter", "distinct_1", "distinct_2"})
+# Corpus-level metrics: compared here through the mean of their per-example scores.
+CORPUS_LEVEL = frozenset({"bleu", "chrf", "ter", "distinct_1", "distinct_2", "macro_f1",
+                          "micro_f1", "perplexity", "bits_per_byte", "cross_entropy",
+                          "token_accuracy"})
 
 
 @dataclass(frozen=True)
@@ -65,14 +68,16 @@ def paired_bootstrap(a: np.ndarray, b: np.ndarray, *, n_boot: int = 10000,
 def verdict(a: str, b: str, metric: str, delta: float, ci: tuple[float, float],
             p: float, alpha: float = 0.05) -> str:
     """A plain-words reading of one comparison."""
-    level = " (sentence-level)" if metric in CORPUS_LEVEL else ""
+    level = " (mean of per-example scores)" if metric in CORPUS_LEVEL else ""
     if p >= alpha or ci[0] <= 0 <= ci[1]:
-        return (f"no significant difference on {metric}{level} (delta {delta:+.3g}, "
-                f"p={p:.3g}); more examples or seeds are needed to tell them apart")
-    a_better = (delta < 0) if metric in LOWER_IS_BETTER else (delta > 0)
+        return (f"no significant difference on {metric}{level}: {a} - {b} = {delta:+.3g}, "
+                f"p={p:.3g}; more examples or seeds are needed to tell them apart")
+    lower = metric in LOWER_IS_BETTER
+    a_better = (delta < 0) if lower else (delta > 0)
     winner, loser = (a, b) if a_better else (b, a)
-    return (f"{winner} is better than {loser} on {metric}{level} by {abs(delta):.3g} "
-            f"(95% CI [{ci[0]:+.3g}, {ci[1]:+.3g}], p={p:.3g})")
+    return (f"{winner} is better than {loser} on {metric}{level} "
+            f"({'lower' if lower else 'higher'} is better): {a} - {b} = {delta:+.3g}, "
+            f"95% CI [{ci[0]:+.3g}, {ci[1]:+.3g}], p={p:.3g}")
 
 
 def _match(docs: list[dict[str, Any]], name: str) -> list[dict[str, Any]]:

@@ -58,19 +58,21 @@ def model_label(r: Row) -> str:
 def header(board: TaskBoard) -> list[str]:
     """Column names of one task's table."""
     arrows = [f"{m} {'↓' if m in LOWER_IS_BETTER else '↑'}" for m in board.metrics]
-    return ["#", "model", "kind", "mode", "seeds", "n", *arrows, "params", "tokens", "FLOPs"]
+    return ["#", "model", "kind", "mode", "seeds", "n", *arrows, "params", "tokens", "FLOPs",
+            "note"]
 
 
 def cells(board: TaskBoard, i: int, r: Row) -> list[str]:
-    """One row's cells; a not-applicable row carries its reason in the first metric column."""
+    """One row's cells; a row that was not scored says why in its last (note) column."""
     lead = [str(i) if r.status == "ok" else "-", model_label(r), r.kind, r.mode,
             ",".join(map(str, r.seeds)), str(r.n_examples) if r.n_examples else "-"]
+    note = ""
     if r.status != "ok":
         label = "not applicable" if r.status == "not_applicable" else r.status
-        scores = [f"{label}: {r.reason}"] + ["-"] * (len(board.metrics) - 1)
+        scores, note = ["n/a"] * len(board.metrics), f"{label}: {r.reason}"
     else:
         scores = [fmt_metric(r.metrics.get(m)) for m in board.metrics]
-    return [*lead, *scores, human(r.params), human(r.tokens), human(r.flops)]
+    return [*lead, *scores, human(r.params), human(r.tokens), human(r.flops), note]
 
 
 def signature_lines(board: TaskBoard) -> list[str]:

@@ -37,7 +37,8 @@ def test_compare_models_in_store(filled_store: Path) -> None:
     acc = by[("news", "accuracy")]
     assert acc.n == 50 and acc.delta == pytest.approx(30.0)
     assert acc.p_value < 0.01
-    assert acc.verdict.startswith("gpt-tiny is better than bert-tiny on accuracy by 30")
+    assert acc.verdict.startswith("gpt-tiny is better than bert-tiny on accuracy (higher is "
+                                  "better): gpt-tiny - bert-tiny = +30")
     # against a baseline (seed-free), and the other way round
     rev = compare(filled_store, "majority", "gpt-tiny", task="news", n_boot=1000)
     assert rev[0].delta == pytest.approx(-60.0) and "gpt-tiny is better" in rev[0].verdict
