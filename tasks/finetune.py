@@ -194,6 +194,8 @@ def finetune(model: str | Backbone, task: Task, *, seed: int = 0, limit: int | N
     head and ``finetune.json`` are written there.
     """
     t0 = time.time()
+    if out is not None:
+        _check_out(Path(out))
     bb = load_backbone(model) if isinstance(model, str) else model
     head = head_kind(task, bb.kind)
     ft = replace(task.finetune, **(overrides or {}))
@@ -213,22 +215,38 @@ def finetune(model: str | Backbone, task: Task, *, seed: int = 0, limit: int | N
     return tm, info
 
 
+def _check_out(out: Path) -> None:
+    """Refuse to replace a folder that holds something other than a fine-tuned model."""
+    from pretrain.errors import HarnessError
+
+    if out.exists() and (not out.is_dir() or (any(out.iterdir())
+                                              and not (out / "finetune.json").is_file())):
+        raise HarnessError(f"--out {out} exists and is not a fine-tuned model folder",
+                           hint="choose a new or empty folder")
+
+
 def save_finetuned(tm: TaskModel, out: Path, info: dict[str, Any]) -> None:
-    """Write backbone, head and ``finetune.json`` under ``out``."""
+    """Write backbone, head and ``finetune.json`` under ``out``, atomically as a whole."""
     import json
+    import shutil
 
     from safetensors.torch import save_file
 
     from tasks.models import save_backbone
 
-    out.mkdir(parents=True, exist_ok=True)
-    save_backbone(tm.bb, out)
-    if tm.head is not None:
-        tmp = out / ".head.safetensors.tmp"
-        save_file({k: v.contiguous() for k, v in tm.head.state_dict().items()}, str(tmp))
-        os.replace(tmp, out / "head.safetensors")
-    meta = {"task": tm.task.name, "task_version": tm.task.version, "labels": tm.labels,
-            "base_model": tm.bb.model_id, "base_content_hash": tm.bb.content_hash, **info}
-    tmp = out / ".finetune.json.tmp"
-    tmp.write_text(json.dumps(meta, indent=2))
-    os.replace(tmp, out / "finetune.json")
+    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        save_backbone(tm.bb, tmp)
+        if tm.head is not None:
+            save_file({k: v.detach().cpu().contiguous() for k, v in tm.head.state_dict().items()},
+                      str(tmp / "head.safetensors"))
+        meta = {"task": tm.task.name, "task_version": tm.task.version, "labels": tm.labels,
+                "base_model": tm.bb.model_id, "base_content_hash": tm.bb.content_hash, **info}
+        (tmp / "finetune.json").write_text(json.dumps(meta, indent=2))
+        if out.exists():
+            shutil.rmtree(out)
+        os.replace(tmp, out)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

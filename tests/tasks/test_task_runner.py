@@ -113,3 +113,13 @@ def test_baselines_each_family():
 def test_baseline_through_predict():
     out = predict("baseline:majority", TinyClassification())
     assert len(out.rows) == 4 and out.info["model_kind"] == "baseline"
+
+
+def test_finetune_refuses_to_overwrite_a_foreign_folder(tiny_gpt, tmp_path):
+    from tasks.finetune import finetune
+
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "thesis.tex").write_text("precious")
+    with pytest.raises(HarnessError, match="not a fine-tuned model folder"):
+        finetune(tiny_gpt, TinyClassification(), out=tmp_path / "mine")
+    assert (tmp_path / "mine" / "thesis.tex").read_text() == "precious"
