@@ -34,12 +34,13 @@ def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, *, causal: bool
               mask: torch.Tensor | None, dropout_p: float) -> torch.Tensor:
     """Scaled dot-product attention over (B, nh, T, hd); ``mask`` True = may attend.
 
-    Inference and GPUs use ``F.scaled_dot_product_attention``. CPU training takes
-    explicit matmuls instead: PyTorch's CPU flash kernel is slow in its backward
-    pass for small head sizes (3x slower than this at T=128, hd=32, measured here).
+    Inference, fp32 and GPUs use ``F.scaled_dot_product_attention``. CPU training
+    in bf16 takes explicit matmuls instead: PyTorch's CPU flash kernel is slow in
+    its bf16 backward pass for small head sizes (3x slower than this at T=128,
+    hd=32, measured here), while in fp32 it is the faster of the two.
     Both compute the same function; the softmax runs in fp32 in either case.
     """
-    if q.device.type != "cpu" or not torch.is_grad_enabled():
+    if q.device.type != "cpu" or not torch.is_grad_enabled() or q.dtype == torch.float32:
         return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, is_causal=causal,
                                               dropout_p=dropout_p)
     att = (q @ k.transpose(-2, -1)) * (q.size(-1) ** -0.5)  # (B, nh, Tq, Tk)
