@@ -120,17 +120,18 @@ class RunConfig:
 
 
 def _tiny(arch: Arch) -> RunConfig:
-    # Tuned on Shakespeare (gpt): 300 steps of 32 x 128 tokens, 1.2M tokens in all. Context
-    # 128 beat 256 at equal tokens (2.488 vs 2.510 val bits per byte), lr 3e-3 beat 2e-3 and 5e-3.
+    # Tuned on Shakespeare (gpt): 360 steps of 32 x 128 tokens (1.5M tokens) reach 2.44 val
+    # bits per byte in under 3 minutes on 2 cores. At 300 steps, context 128 beat 256 at equal
+    # tokens (2.488 vs 2.510), and lr 3e-3 beat 2e-3 (2.520) and 5e-3 (2.579).
     return RunConfig(
         preset="tiny",
         corpus="shakespeare",
         model=ModelConfig(arch=arch, n_layer=4, n_head=4, n_embd=128, block_size=128,
                           vocab_size=2048),
         tokenizer=TokenizerConfig(vocab_size=2048),
-        train=TrainConfig(max_steps=300, batch_size=32, micro_batch_size=32, lr=3e-3,
-                          min_lr=3e-4, warmup_steps=30, eval_every=100, eval_batches=4,
-                          ckpt_every=100, log_every=10),
+        train=TrainConfig(max_steps=360, batch_size=32, micro_batch_size=32, lr=3e-3,
+                          min_lr=3e-4, warmup_steps=30, eval_every=120, eval_batches=4,
+                          ckpt_every=120, log_every=10),
     )
 
 
