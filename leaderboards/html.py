@@ -30,7 +30,7 @@ th{background:#eef1f6;cursor:pointer;user-select:none}th.sorted-asc:after{conten
 th.sorted-desc:after{content:" \\25BC"}td.l,th.l{text-align:left}tr.baseline td{color:#5a6275;
 font-style:italic}tr.na td{color:#9aa1b1}.meta{color:#5a6275}details{margin:.5em 0}
 code{font-size:.9em;background:#f3f5f9;padding:0 .2em}svg text{font:11px sans-serif;fill:#1d2330}
-.curves{display:flex;flex-wrap:wrap;gap:1em}
+.curves{display:flex;flex-wrap:wrap;gap:1em}.scroll{overflow-x:auto}
 """
 
 # Runs first: any script error marks <html data-js-error> (the browser test reads it).
@@ -117,9 +117,9 @@ def overview(boards: dict[str, TaskBoard]) -> str:
         cls = " class=baseline" if r0.baseline else ""
         body.append(f"<tr{cls}><td class=l>{e(model_label(r0))}</td><td class=l>{e(r0.kind)}</td>"
                     f"<td data-v='{r0.params or ''}'>{e(human(r0.params))}</td>{''.join(tds)}</tr>")
-    return ("<h2 id=overview>Overview</h2><table class=sortable id=overview-table><thead><tr>"
-            f"<th class=l>model</th><th class=l>kind</th><th>params</th>{head}</tr></thead>"
-            f"<tbody>{''.join(body)}</tbody></table>")
+    return ("<h2 id=overview>Overview</h2><div class=scroll><table class=sortable "
+            "id=overview-table><thead><tr><th class=l>model</th><th class=l>kind</th>"
+            f"<th>params</th>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>")
 
 
 def task_section(name: str, board: TaskBoard) -> str:
@@ -157,8 +157,8 @@ def task_section(name: str, board: TaskBoard) -> str:
     return (f"<section id='{anchor(name)}' data-task='{e(name)}'><h2>{e(name)}</h2>"
             f"<p class=meta>{e(board.family)}, version {e(board.version)}, data hash "
             f"<code>{e(board.data_hash)}</code></p>"
-            f"<table class=sortable><thead><tr>{ths}</tr></thead><tbody>{''.join(trs)}</tbody>"
-            f"</table>{bar_chart(board)}<details><summary>Signatures and versions</summary>"
+            f"<div class=scroll><table class=sortable><thead><tr>{ths}</tr></thead>"
+            f"<tbody>{''.join(trs)}</tbody></table></div>{bar_chart(board)}<details><summary>Signatures and versions</summary>"
             f"<ul>{sigs}</ul><ul>{configs}</ul></details></section>")
 
 
@@ -233,6 +233,6 @@ def loss_curve(name: str, curve: dict[str, list[float]]) -> str:
     out.append(f"<text x=2 y={sy(v1) + 4:.1f}>{v1:.3g}</text><text x=2 y={sy(v0):.1f}>{v0:.3g}"
                f"</text><text x={pad} y={h - 8}>step {s0:g}</text><text x={w - 10} y={h - 8} "
                f"text-anchor=end>{s1:g}</text><text x={w - 10} y=22 text-anchor=end "
-               f"fill='#3b6fd6'>train</text><text x={w - 10} y=34 text-anchor=end "
-               "fill='#d6573b'>val</text></svg>")
+               f"style='fill:#3b6fd6'>train</text><text x={w - 10} y=34 text-anchor=end "
+               "style='fill:#d6573b'>val</text></svg>")
     return "".join(out)
