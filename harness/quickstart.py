@@ -31,9 +31,9 @@ class QuickstartConfig:
 
     out: Path = field(default=Path("quickstart"))
     corpus: str = "shakespeare"
-    gpt_steps: int = 150
-    bert_steps: int = 100
-    limit: int = 40
+    gpt_steps: int = 500
+    bert_steps: int = 300
+    limit: int = 60
     lm_limit: int = 3                # held-out documents are long: BERT's pseudo-perplexity
                                      # runs one forward pass per token
     epochs: int = 2
