@@ -129,9 +129,11 @@ def _tiny(arch: Arch) -> RunConfig:
         model=ModelConfig(arch=arch, n_layer=4, n_head=4, n_embd=128, block_size=128,
                           vocab_size=2048),
         tokenizer=TokenizerConfig(vocab_size=2048),
-        train=TrainConfig(max_steps=360, batch_size=32, micro_batch_size=32, lr=3e-3,
-                          min_lr=3e-4, warmup_steps=30, eval_every=120, eval_batches=4,
-                          ckpt_every=120, log_every=10),
+        # Post-norm BERT prefers a lower peak rate (val MLM loss 6.13 vs 6.16 at 120 steps).
+        train=TrainConfig(max_steps=360, batch_size=32, micro_batch_size=32,
+                          lr=3e-3 if arch == "gpt" else 1e-3,
+                          min_lr=3e-4 if arch == "gpt" else 1e-4, warmup_steps=30,
+                          eval_every=120, eval_batches=4, ckpt_every=120, log_every=10),
     )
 
 
