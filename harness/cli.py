@@ -103,6 +103,10 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``harness`` console script (and ``python -m harness``)."""
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
+    if not {"--help", "-h", "--version"} & set(args) and args:
+        from pretrain.hub import go_offline_if_unreachable
+
+        go_offline_if_unreachable()
     try:
         cli.main(args=args, prog_name="harness", standalone_mode=False)
     except HarnessError as exc:
