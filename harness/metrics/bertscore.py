@@ -15,10 +15,22 @@ bert-score's baseline files do not cover the MiniLM model, so
 Multiple references: bert-score takes, per candidate, the maximum of each of
 P, R and F over the references. Corpus score = 100 * mean F1 (mean P and R
 in the details); the CI resamples per-example F1 with the idf weights fixed.
+
+Empty strings (empty after ``strip``, bert-score's own test): bert-score
+0.3.13 gives a pair with an empty candidate or reference raw P = R = F = 0
+(it warns "Empty candidate sentence detected; setting raw BERTscores to 0"),
+then rescales with the baseline if asked, then takes the per-candidate max
+over references. Its encoding of "" calls a tokenizer method that current
+transformers no longer has, so such pairs never reach bert-score here: the
+non-empty pairs are scored by bert-score and the empty ones get that same
+value; ``details`` counts them (``empty_predictions``, ``empty_pairs``). In
+the idf weights an empty reference is a document holding only [CLS]/[SEP],
+as in bert-score.
 """
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Any
@@ -59,6 +71,7 @@ class BERTScore(MeanMetric):
                                 "rescale_with_baseline": False, "lang": "en", "batch_size": 64}
 
     def _check_options(self) -> None:
+        self._n_empty = (0, 0)  # empty predictions, empty pairs: set by each scoring
         o = self.options
         if o["model_type"] is None:
             if hub_offline():
@@ -119,23 +132,39 @@ class BERTScore(MeanMetric):
 
     def _example_rows(self, predictions: list[str], references: list[list[str]]) -> np.ndarray:
         scorer = self._scorer(references)
-        # One reference each: bert-score's single-reference call (no per-group max).
-        refs: list[Any] = ([r[0] for r in references] if all(len(r) == 1 for r in references)
-                           else references)
-        chunks = []
+        # One (candidate, reference) pair per reference; the per-candidate max is taken
+        # below, as bert-score does for several references.
+        owner = [i for i, refs in enumerate(references) for _ in refs]
+        cands = [predictions[i] for i in owner]
+        refs = [r for rs in references for r in rs]
+        pairs = np.zeros((len(refs), 3))  # P, R, F of each pair
+        pairs[:] = self._empty_value(scorer)
+        full = [k for k in range(len(refs)) if not _empty(cands[k]) and not _empty(refs[k])]
         # Chunks only to show progress; each sentence pair is scored independently.
-        starts = range(0, len(predictions), CHUNK)
+        starts = range(0, len(full), CHUNK)
         for i in progress(starts, len(starts), self.name, unit="chunk", min_total=2):
-            p, r, f = scorer.score(predictions[i : i + CHUNK], refs[i : i + CHUNK],
+            keys = full[i : i + CHUNK]
+            p, r, f = scorer.score([cands[k] for k in keys], [refs[k] for k in keys],
                                    batch_size=self.options["batch_size"])
-            chunks.append(np.stack([100.0 * f.double().numpy(), np.ones(len(f)),
-                                    100.0 * p.double().numpy(), 100.0 * r.double().numpy()],
-                                   axis=1))
-        return np.concatenate(chunks)
+            pairs[keys] = np.stack([t.double().numpy() for t in (p, r, f)], axis=1)
+        best = np.full((len(predictions), 3), -np.inf)
+        np.maximum.at(best, np.asarray(owner), pairs)
+        self._n_empty = (sum(map(_empty, predictions)), len(refs) - len(full))
+        return np.stack([100.0 * best[:, 2], np.ones(len(best)), 100.0 * best[:, 0],
+                         100.0 * best[:, 1]], axis=1)
+
+    def _empty_value(self, scorer: Any) -> np.ndarray:
+        """bert-score's P, R, F for a pair with an empty side: 0, baseline-rescaled if on."""
+        if not self.options["rescale_with_baseline"]:
+            return np.zeros(3)
+        b = scorer.baseline_vals.double().numpy().reshape(-1)[:3]
+        return (0.0 - b) / (1.0 - b)
 
     def _details(self, total: np.ndarray) -> dict[str, Any]:
         return {"n": int(total[1]), "precision": float(total[2] / total[1]),
-                "recall": float(total[3] / total[1]), "model": self._model_name()}
+                "recall": float(total[3] / total[1]), "model": self._model_name(),
+                "empty_predictions": self._n_empty[0], "empty_pairs": self._n_empty[1],
+                "empty_rule": "bert-score: raw P=R=F=0 for an empty candidate or reference"}
 
     def _model_name(self) -> str:
         model = str(self.options["model_type"])
@@ -155,10 +184,30 @@ class BERTScore(MeanMetric):
         ))
 
 
-def _idf_dict(sentences: list[str], tokenizer: Any) -> Any:
-    from bert_score.utils import get_idf_dict
+def _empty(text: str) -> bool:
+    """Empty as bert-score tests it (``sent_encode`` strips first)."""
+    return not text.strip()
 
-    return get_idf_dict(sentences, tokenizer, nthreads=1)
+
+def _idf_dict(sentences: list[str], tokenizer: Any) -> Any:
+    """bert-score's ``get_idf_dict`` (log((M+1)/(df+1)) over M references), in-process.
+
+    An empty reference counts as a document holding [CLS] and [SEP] only, what
+    bert-score's ``sent_encode("")`` gives; it is not passed to bert-score, whose
+    encoding of "" fails with current transformers.
+    """
+    from collections import Counter, defaultdict
+
+    from bert_score.utils import process
+
+    special = {tokenizer.cls_token_id, tokenizer.sep_token_id}
+    df: Counter[int] = Counter()
+    for s in sentences:
+        df.update(special if _empty(s) else process(s, tokenizer))
+    m = len(sentences)
+    idf = defaultdict(lambda: math.log(m + 1))
+    idf.update({tok: math.log((m + 1) / (c + 1)) for tok, c in df.items()})
+    return idf
 
 
 def _safe_offline_path() -> Path | None:

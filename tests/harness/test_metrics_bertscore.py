@@ -43,3 +43,29 @@ def test_model_that_cannot_load_is_an_error_not_a_fallback() -> None:
 def test_path_model_needs_num_layers(tmp_path) -> None:  # noqa: ANN001
     with pytest.raises(HarnessError, match="needs num_layers"):
         load_metric("bertscore", model_type=str(tmp_path))
+
+
+def test_empty_strings_score_as_bert_score_defines_them() -> None:
+    # Small models do emit "": bert-score's own encoding of "" fails with current
+    # transformers, so the metric gives empty pairs bert-score's value (raw 0) itself.
+    cands = ["", "The cat sat on the mat.", "A dog barked at the mailman.", "  "]
+    refs = [["the cat"], ["The cat sat on the mat."],
+            ["The dog was barking at the postman.", "", "Dogs bark."], ["x"]]
+    m = load_metric("bertscore")
+    s = m.compute(cands, refs, n_bootstrap=50)
+    per = m.per_example(cands, refs)
+    assert per[0] == 0.0 and per[3] == 0.0
+    # The empty reference of example 2 loses the max to the real ones.
+    alone = m.per_example(cands[2:3], [["The dog was barking at the postman.", "Dogs bark."]])
+    assert per[2] == pytest.approx(alone[0], abs=1e-4) and per[1] == pytest.approx(100, abs=1e-4)
+    assert s.details["empty_predictions"] == 2 and s.details["empty_pairs"] == 3
+    assert s.ci is not None and s.ci[0] <= s.score <= s.ci[1]
+    # bert-score's own path, with the tokenizer method older transformers had, agrees.
+    scorer = m._scorer(refs)
+    tok = scorer._tokenizer
+    tok.build_inputs_with_special_tokens = lambda ids: [tok.cls_token_id, *ids, tok.sep_token_id]
+    try:
+        f = scorer.score(cands, refs)[2]
+    finally:
+        del tok.build_inputs_with_special_tokens
+    assert per == pytest.approx((100 * f.double()).tolist(), abs=1e-4)
