@@ -73,6 +73,8 @@ def build(source: str, out: Path, arch: str, vocab_size: int, val_fraction: floa
     SOURCE is a name from `harness data list` (shakespeare, pydocs,
     debian-descriptions, bbc-news, fortunes, mix), a .txt/.jsonl/.parquet file
     or folder, or hf:<dataset id>[:config][@split] when a hub is reachable.
+    task:NAME writes a task's dataset instead (its train/validation/test
+    splits as JSONL and a report.json; see `harness tasks list`).
 
     \b
     Examples:
@@ -81,7 +83,16 @@ def build(source: str, out: Path, arch: str, vocab_size: int, val_fraction: floa
       harness data build my_texts/ --out data/mine --languages en,de --arch bert
       harness data build bbc-news --out data/bbc --decontaminate bbc-news
       harness data build notes.txt --out data/notes --decontaminate test_texts.jsonl
+      harness data build task:ding-en-de --out data/ding
     """
+    if source.startswith("task:"):
+        from tasks import get_task
+        from tasks.export import export_task, format_task_report
+
+        report = export_task(get_task(source[len("task:"):]), out)
+        click.echo(json.dumps(report, indent=2, ensure_ascii=False) if as_json
+                   else format_task_report(report))
+        return
     import dataclasses
 
     from pretrain.config import apply_overrides
