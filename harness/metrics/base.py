@@ -102,6 +102,10 @@ class Metric:
     # option name -> default value; the names are the reference library's.
     defaults: ClassVar[dict[str, Any]] = {}
     higher_is_better: ClassVar[bool] = True
+    # How the CI is made: "bootstrap" (percentile, resampling rows with replacement)
+    # or "jackknife" (delete-1, normal interval; the metric implements _leave_one_out)
+    # for corpus statistics that duplicated rows bias, such as distinct-n.
+    ci_method: ClassVar[str] = "bootstrap"
     # False for the language-modelling metrics, whose inputs are dicts.
     text_inputs: ClassVar[bool] = True
     references_required: ClassVar[bool] = True
@@ -130,6 +134,10 @@ class Metric:
     def _score_from_sum(self, total: np.ndarray) -> float:
         raise NotImplementedError
 
+    def _leave_one_out(self, stats: np.ndarray) -> np.ndarray:
+        """The corpus score without each row in turn (``ci_method = "jackknife"``)."""
+        raise NotImplementedError
+
     def signature(self) -> Signature:
         """The signature of this metric with its current options."""
         raise NotImplementedError
@@ -148,7 +156,9 @@ class Metric:
 
         With ``ci`` (the default), ``Score.ci`` is the 95% percentile bootstrap
         interval over examples (``n_bootstrap`` resamples, seeded), the corpus
-        metric being recomputed on every resample.
+        metric being recomputed on every resample; metrics with
+        ``ci_method = "jackknife"`` (distinct-n) give the delete-1 jackknife
+        normal interval instead.
         """
         return self._score(predictions, references, ci, n_bootstrap, seed)[0]
 
@@ -171,10 +181,9 @@ class Metric:
         ev = self._evaluate(preds, refs)
         interval = None
         if ci and n_bootstrap > 0:
-            from harness.metrics.bootstrap import resample_scores
+            from harness.metrics.bootstrap import interval_from_stats
 
-            scores = resample_scores(self, ev.stats, n_bootstrap, seed)
-            interval = percentile_interval(scores)
+            interval = interval_from_stats(self, ev.stats, n_bootstrap, seed)
         score = Score(name=self.name, score=float(ev.score), signature=self.signature().format(),
                       details=ev.details, ci=interval)
         return score, ev.stats

@@ -6,13 +6,21 @@ not a mean of per-response ratios), times 100. Responses are split on
 whitespace (``lowercase`` folds case first). References are not used.
 The details also give the ratio over all tokens (Li et al.'s wording
 "scaled by the total number of generated tokens"), which differs for n > 1.
-A bootstrap resample recounts the distinct n-grams of the resampled
-responses through a sparse response x n-gram incidence matrix.
+Responses without a single n-gram (all empty, or all shorter than n) score
+0.0, with a ``note`` in the details, not nan.
+
+The CI is the delete-1 jackknife normal interval (``ci_method``; the
+signature says ``ci:jackknife``), not the percentile bootstrap: resampling
+responses with replacement repeats some, a repeat adds n-grams but no
+distinct ones, so the resampled scores sit almost all below the corpus score
+and their percentiles miss it. Leaving one response out never duplicates
+one; its score is recounted exactly through a sparse response x n-gram
+incidence matrix (the n-grams found only in that response are lost). The
+paired test of two systems is the paired jackknife (see ``bootstrap``).
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
@@ -30,6 +38,7 @@ class _Distinct(Metric):
 
     defaults: dict[str, Any] = {"lowercase": False}
     references_required = False
+    ci_method = "jackknife"
     order = 1
 
     def validate(self, predictions: Any, references: Any) -> tuple[list[Any], None]:
@@ -61,14 +70,19 @@ class _Distinct(Metric):
                                           shape=(len(predictions), max(len(ids), 1)))
         arr = np.array([[*row, run] for row in stats], dtype=np.int64)
         total = arr[:, 1].sum()
-        details = {"n_distinct": len(ids), "n_ngrams": int(total),
-                   "n_tokens": int(arr[:, 2].sum()),
-                   "per_token": 100.0 * len(ids) / arr[:, 2].sum() if arr[:, 2].sum() else None}
+        details: dict[str, Any] = {
+            "n_distinct": len(ids), "n_ngrams": int(total), "n_tokens": int(arr[:, 2].sum()),
+            "per_token": 100.0 * len(ids) / arr[:, 2].sum() if arr[:, 2].sum() else None,
+            "ci_method": "delete-1 jackknife, score +- 1.96 se"}
+        if not total:
+            details["note"] = (f"no response has a {self.order}-gram (all empty or shorter); "
+                               "scored 0")
         return Evaluation(score=self._ratio(len(ids), int(total)), details=details, stats=arr)
 
     @staticmethod
-    def _ratio(distinct: int, total: int) -> float:
-        return 100.0 * distinct / total if total else math.nan
+    def _ratio(distinct: Any, total: Any) -> Any:
+        # No n-gram at all: no diversity shown, 0 (not nan, which breaks tables and means).
+        return 100.0 * distinct / np.maximum(total, 1)
 
     def _score_from_stats(self, stats: np.ndarray) -> float:
         # Distinct n-grams of the resample: columns hit by any selected response.
@@ -78,10 +92,18 @@ class _Distinct(Metric):
         distinct = int(np.count_nonzero(incidence.T @ chosen))
         return self._ratio(distinct, int(stats[:, 1].sum()))
 
+    def _leave_one_out(self, stats: np.ndarray) -> np.ndarray:
+        # Without response i the distinct count loses the n-grams found in i alone.
+        incidence = self._incidence[int(stats[0, 3])][stats[:, 0]]
+        df = np.asarray(incidence.sum(axis=0)).ravel()
+        only_here = incidence @ (df == 1).astype(np.int32)
+        distinct = np.count_nonzero(df) - only_here
+        return np.asarray(self._ratio(distinct, stats[:, 1].sum() - stats[:, 1]), dtype=float)
+
     def signature(self) -> Signature:
         return Signature(self.name, (("n", str(self.order)), ("tok", "whitespace"),
                                      ("case", "lc" if self.options["lowercase"] else "mixed"),
-                                     ("pool", "corpus"),
+                                     ("pool", "corpus"), ("ci", "jackknife"),
                                      ("version", library_version("pretrain-harness"))))
 
 

@@ -56,3 +56,64 @@ def test_paired_bootstrap_keeps_each_system_with_its_own_ngrams() -> None:
     res = paired_bootstrap(m, varied, dull, None, n=200)
     assert res["delta"] == pytest.approx(_brute(varied, 2) - _brute(dull, 2))
     assert res["ci"][0] > 0
+
+
+PARAGRAPH = (
+    "Harness trains small language models on a laptop and scores what they write against "
+    "references. The model reads a prompt, predicts one token at a time, and stops at the "
+    "end of the sentence or when the budget runs out. Short answers are common: many "
+    "replies repeat the question, apologise, or say nothing useful at all. A diverse model "
+    "uses new words for new questions, names the people and places it was asked about, and "
+    "does not fall back on the same polite formula for every prompt it is given today."
+).split()
+
+
+def _chat_like(n: int, seed: int) -> list[str]:
+    """Short replies cut from a paragraph, a third of them canned (as small chat models do)."""
+    rng = np.random.default_rng(seed)
+    canned = ["I don't know.", "I am not sure.", "Yes."]
+    out = []
+    for _ in range(n):
+        start, length = rng.integers(0, len(PARAGRAPH) - 12), rng.integers(3, 12)
+        out.append(canned[rng.integers(3)] if rng.random() < 0.33
+                   else " ".join(PARAGRAPH[start : start + length]))
+    return out
+
+
+def test_ci_is_a_jackknife_interval_around_the_score() -> None:
+    # A percentile bootstrap misses the score here: repeats in a resample lower distinct-n.
+    responses = _chat_like(60, seed=1)
+    for name, n in (("distinct_1", 1), ("distinct_2", 2)):
+        m = load_metric(name)
+        s = m.compute(responses)
+        assert s.ci[0] < s.score < s.ci[1]
+        assert "|ci:jackknife|" in s.signature
+        loo = np.array([_brute(responses[:i] + responses[i + 1 :], n) for i in range(60)])
+        se = np.sqrt(59 / 60 * np.sum((loo - loo.mean()) ** 2))
+        assert s.ci == pytest.approx((s.score - 1.959964 * se, s.score + 1.959964 * se))
+        # Why not the bootstrap: its resamples (with repeats) score lower on average.
+        from harness.metrics.bootstrap import resample_scores
+
+        assert resample_scores(m, m.stats(responses), 300, 0).mean() < s.score - 1.0
+
+
+def test_all_empty_scores_zero_with_a_note() -> None:
+    for name in ("distinct_1", "distinct_2"):
+        s = load_metric(name).compute(["", "  ", ""])
+        assert s.score == 0.0 and s.ci == (0.0, 0.0)
+        assert "scored 0" in s.details["note"]
+    s = load_metric("distinct_2").compute(["one", "two words", ""])
+    assert s.score == 100.0 and "note" not in s.details
+
+
+def test_paired_jackknife_no_difference_and_a_real_one() -> None:
+    from harness.metrics.bootstrap import paired_bootstrap
+
+    a = _chat_like(60, seed=2)
+    b = [x if i % 2 else a[1] for i, x in enumerate(a)]  # half the replies one repeat
+    m = load_metric("distinct_1")
+    res = paired_bootstrap(m, a, b, None)
+    assert res["method"] == "jackknife" and res["ci"][0] < res["delta"] < res["ci"][1]
+    assert res["delta"] > 0 and res["p_value"] < 0.05
+    same = paired_bootstrap(m, a, a, None)
+    assert same["delta"] == 0 and same["p_value"] == 1.0
