@@ -18,6 +18,7 @@ from typing import Any
 
 from harness.results import safe_name
 from pretrain.errors import HarnessError
+from pretrain.fsutil import sha256_file
 
 CURVE_POINTS = 200  # loss-curve points kept per run (evenly thinned)
 GENERIC_DIR_NAMES = {"model", "models", "hf", "export", "checkpoint", "latest"}
@@ -138,12 +139,7 @@ def _describe_hf(path: Path) -> ModelRef:
                     path=str(path), info=info)
 
 
-def _sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+_sha256_file = sha256_file
 
 
 def _safetensors_params(path: Path) -> int | None:

@@ -22,6 +22,7 @@ from typing import Any
 
 from pretrain.config import from_dict, to_dict
 from pretrain.errors import HarnessError
+from pretrain.fsutil import replace_dir, sha256_file
 from pretrain.presets import RunConfig
 
 FORMAT = "harness-checkpoint/1"
@@ -40,12 +41,7 @@ class Loaded:
     content_hash: str
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+_sha256 = sha256_file
 
 
 def write_text_atomic(path: Path, text: str) -> None:
@@ -137,13 +133,7 @@ def write_checkpoint_dir(final: Path, model: Any, tokenizer: Any, run_config: Ru
              for p in sorted(tmp.iterdir())}
     (tmp / "MANIFEST.json").write_text(json.dumps({"format": FORMAT, "files": files},
                                                   indent=2) + "\n")
-    if final.exists():  # re-saving a step after a resume: move the old one aside first
-        old = final.with_name(f".old-{final.name}-{os.getpid()}")
-        os.replace(final, old)
-        os.replace(tmp, final)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(tmp, final)
+    replace_dir(tmp, final)  # re-saving a step after a resume swaps the old one out
     return final
 
 

@@ -30,6 +30,7 @@ from typing import Any
 
 from pretrain.clean import CleanConfig, build_steps, run_pipeline
 from pretrain.errors import HarnessError
+from pretrain.fsutil import replace_dir
 from pretrain.report import CorpusStats
 
 FORMAT = 1
@@ -230,16 +231,7 @@ def _tokenize(folder: Path, arch: str, vocab_size: int,
             "shards": f"shards/{shard_dir.name}"}
 
 
-def _replace_dir(tmp: Path, out: Path) -> None:
-    """Move the finished build into place; a stale corpus there is replaced."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if out.exists():
-        old = out.with_name(f".{out.name}.old{os.getpid()}")
-        os.replace(out, old)
-        os.replace(tmp, out)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(tmp, out)
+_replace_dir = replace_dir  # a stale corpus at the destination is replaced atomically
 
 
 def iter_documents(corpus_dir: str | Path, split: str) -> Iterator[dict]:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from pretrain.errors import HarnessError
+from pretrain.fsutil import replace_dir
 from tasks.base import SPLITS, Example, Task
 
 T = TypeVar("T")
@@ -110,9 +111,7 @@ def write_splits(root: Path, splits: dict[str, list[Example]], extra: dict | Non
         meta = {"sizes": {s: len(splits.get(s, [])) for s in SPLITS}, "hash": _hash_dir(tmp),
                 "format": FORMAT, **(extra or {})}
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2, sort_keys=True))
-        if root.exists():
-            shutil.rmtree(root)
-        os.replace(tmp, root)
+        replace_dir(tmp, root)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return meta

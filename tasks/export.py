@@ -10,7 +10,6 @@ and, for classification, the label distribution. Written atomically.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
 from collections import Counter
@@ -20,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from pretrain.errors import HarnessError
+from pretrain.fsutil import replace_dir
 from tasks.base import SPLITS, Example, Task
 
 
@@ -67,9 +67,7 @@ def export_task(task: Task, out: Path) -> dict[str, Any]:
                 for ex in examples:
                     f.write(json.dumps(ex.to_dict(), ensure_ascii=False) + "\n")
         (tmp / "report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False))
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
+        replace_dir(tmp, out)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return report
