@@ -218,9 +218,11 @@ class Metric:
                                hint="pass at least one prediction")
         # set(map(type, ...)) runs in C: validation stays a small fraction of any metric.
         if self.text_inputs and not set(map(type, preds)) <= {str}:
-            i, p = next((i, p) for i, p in enumerate(preds) if not isinstance(p, str))
-            raise HarnessError(f"{self.name}: predictions[{i}] is a "
-                               f"{type(p).__name__}, not a string")
+            bad = next(((i, p) for i, p in enumerate(preds) if not isinstance(p, str)), None)
+            if bad is not None:
+                raise HarnessError(f"{self.name}: predictions[{bad[0]}] is a "
+                                   f"{type(bad[1]).__name__}, not a string")
+            preds = [str(p) for p in preds]  # str subclasses (numpy.str_) as plain str
         if references is None:
             if self.references_required:
                 raise HarnessError(f"{self.name}: references are required",

@@ -167,3 +167,12 @@ def test_compute_with_examples_is_compute_plus_per_example() -> None:
 def test_tuples_and_generators_are_accepted() -> None:
     a = load_metric("chrf").compute(tuple(HYPS), (tuple(r) for r in REFS), ci=False)
     assert a.score == load_metric("chrf").compute(HYPS, REFS, ci=False).score
+
+
+def test_str_subclasses_are_strings() -> None:
+    # numpy.str_ (labels drawn with rng.choice) once crashed validation with StopIteration.
+    import numpy as np
+
+    labels = list(np.array(["pos", "neg", "pos"]))
+    s = load_metric("accuracy").compute(labels, [["pos"], ["neg"], ["neg"]], ci=False)
+    assert s.score == pytest.approx(200 / 3)
