@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -45,11 +45,65 @@ def train_tokenizer(texts: Iterable[str], arch: str, vocab_size: int,
     counted = _CountingIter(texts)
     tok, trainer = _gpt(vocab_size, min_frequency) if arch == "gpt" else _bert(vocab_size,
                                                                                min_frequency)
-    tok.train_from_iterator(counted, trainer=trainer)
+    if arch == "bert":
+        _train_wordpiece(tok, counted, vocab_size, min_frequency)
+    else:
+        tok.train_from_iterator(counted, trainer=trainer)
     if counted.n == 0:
         raise HarnessError("cannot train a tokenizer on an empty corpus",
                            hint="check the corpus has documents (harness data report DIR)")
     return tok
+
+
+# Word-internal characters are moved to Unicode's supplementary private-use planes
+# (15 and 16) while training, so that "continues a word" is part of the symbol itself.
+_PUA = 0xF0000
+
+
+def _mark(word: str) -> str:
+    return word[:1] + "".join(chr(_PUA + ord(c)) if ord(c) <= 0x1FFFD else c for c in word[1:])
+
+
+def _unmark(token: str) -> str:
+    out = "".join(chr(ord(c) - _PUA) if ord(c) >= _PUA else c for c in token)
+    return "##" + out if ord(token[0]) >= _PUA else out
+
+
+def _train_wordpiece(tok: Tokenizer, texts: Iterable[str], vocab_size: int,
+                     min_frequency: int) -> None:
+    """Train the WordPiece vocabulary of ``tok`` deterministically.
+
+    Hugging Face's WordPiece trainer adds the ``##`` continuation pieces while
+    walking a Rust hash map, so their ids, and with them the tie-breaking
+    between equally frequent merges, change from process to process: the same
+    corpus gave a different vocabulary on every run. The WordPiece trainer is a
+    BPE trainer with a continuation prefix, so we run the (deterministic) BPE
+    trainer on the normalised, pre-tokenised words with each word-internal
+    character marked as a distinct symbol, map the learned tokens back
+    (a token starting with a marked character becomes ``##...``), and number
+    them: specials first, then code-point order. Segmentation is WordPiece's
+    greedy longest match, exactly as with the stock trainer's vocabulary.
+    """
+    from tokenizers import Tokenizer as _Tok
+    from tokenizers import models, pre_tokenizers, trainers
+
+    def words() -> Iterator[str]:
+        for text in texts:
+            if not text:
+                continue
+            norm = tok.normalizer.normalize_str(text)
+            yield " ".join(_mark(w) for w, _ in tok.pre_tokenizer.pre_tokenize_str(norm))
+
+    bpe = _Tok(models.BPE())
+    bpe.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, min_frequency=min_frequency,
+                                  special_tokens=list(BERT_SPECIALS),
+                                  show_progress=_show_progress())
+    bpe.train_from_iterator(words(), trainer=trainer)
+    learned = {_unmark(t) for t in bpe.get_vocab() if t not in BERT_SPECIALS}
+    ordered = {t: i for i, t in enumerate([*BERT_SPECIALS, *sorted(learned)])}
+    tok.model = models.WordPiece(vocab=ordered, unk_token="[UNK]", continuing_subword_prefix="##")
+    tok.add_special_tokens(list(BERT_SPECIALS))  # as the trainer does: kept whole, skipped on decode
 
 
 class _CountingIter:

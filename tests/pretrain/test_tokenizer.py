@@ -64,3 +64,26 @@ def test_bad_arguments_are_user_errors():
         train_tokenizer(TEXTS, "gpt", vocab_size=100)
     with pytest.raises(HarnessError, match="empty corpus"):
         train_tokenizer([], "gpt", vocab_size=300)
+
+
+
+def test_wordpiece_is_identical_across_processes() -> None:
+    """HF's WordPiece trainer breaks merge ties in hash order; ours must not vary by process."""
+    import subprocess
+    import sys
+
+    code = (
+        "import random, sys\n"
+        "from pretrain.tokenizer import train_tokenizer\n"
+        "rng = random.Random(0)\n"
+        "words = [''.join(rng.choice('abcdefghijklmnopqrstuvwxyz') for _ in range(rng.randint(2, 9)))"
+        " for _ in range(400)]\n"
+        "w = [1 / (i + 1) for i in range(len(words))]\n"
+        "texts = [' '.join(rng.choices(words, w, k=50)) for _ in range(400)]\n"
+        "t = train_tokenizer(texts, 'bert', 300, min_frequency=2)\n"
+        "sys.stdout.write(t.to_str())\n")
+    outs = [subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                           check=True, env={"HARNESS_QUIET": "1", "PATH": ""}).stdout
+            for _ in range(4)]
+    assert len(set(outs)) == 1
+    assert '"##' in outs[0] and '"[MASK]":4' in outs[0].replace(" ", "")
