@@ -17,10 +17,12 @@ import socket
 HUB_HOST = "huggingface.co"
 
 
+_VARS = ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")
+
+
 def offline_flag_set() -> bool:
     """True when the user (or the Makefile) already declared the hub offline."""
-    return any(os.environ.get(v, "").strip().lower() in ("1", "true", "yes", "on")
-               for v in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"))
+    return any(os.environ.get(v, "").strip().lower() in ("1", "true", "yes", "on") for v in _VARS)
 
 
 @functools.lru_cache(maxsize=1)
@@ -35,7 +37,7 @@ def hub_reachable(timeout: float = 1.5) -> bool:
 
 def go_offline_if_unreachable() -> bool:
     """Set the offline variables when the hub is unreachable; returns True if offline."""
-    if offline_flag_set() or "HF_HUB_OFFLINE" in os.environ:
+    if any(v in os.environ for v in _VARS):  # the user decided: no probe
         return offline_flag_set()
     if hub_reachable():
         return False

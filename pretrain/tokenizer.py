@@ -43,12 +43,12 @@ def train_tokenizer(texts: Iterable[str], arch: str, vocab_size: int,
     if vocab_size < 16:
         raise HarnessError(f"vocab_size {vocab_size} is too small", hint="use at least 64")
     counted = _CountingIter(texts)
-    tok, trainer = _gpt(vocab_size, min_frequency) if arch == "gpt" else _bert(vocab_size,
-                                                                               min_frequency)
-    if arch == "bert":
-        _train_wordpiece(tok, counted, vocab_size, min_frequency)
-    else:
+    if arch == "gpt":
+        tok, trainer = _gpt(vocab_size, min_frequency)
         tok.train_from_iterator(counted, trainer=trainer)
+    else:
+        tok = _bert()
+        _train_wordpiece(tok, counted, vocab_size, min_frequency)
     if counted.n == 0:
         raise HarnessError("cannot train a tokenizer on an empty corpus",
                            hint="check the corpus has documents (harness data report DIR)")
@@ -142,29 +142,23 @@ def _gpt(vocab_size: int, min_frequency: int):  # type: ignore[no-untyped-def]
     return tok, trainer
 
 
-def _bert(vocab_size: int, min_frequency: int):  # type: ignore[no-untyped-def]
-    from tokenizers import (
-        Tokenizer,
-        decoders,
-        models,
-        normalizers,
-        pre_tokenizers,
-        processors,
-        trainers,
-    )
+def _bert() -> Tokenizer:
+    """An untrained BERT tokenizer: lowercasing normaliser, pre-tokenizer, decoder, template.
+
+    Its WordPiece vocabulary comes from :func:`_train_wordpiece`, which puts the
+    specials first, so ``[CLS]`` and ``[SEP]`` have the ids the template names.
+    """
+    from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors
 
     tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
     tok.normalizer = normalizers.BertNormalizer(lowercase=True)
     tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     tok.decoder = decoders.WordPiece(prefix="##")
-    # Special ids are fixed by their order in the trainer's list.
     tok.post_processor = processors.TemplateProcessing(
         single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1",
-        special_tokens=[("[CLS]", 2), ("[SEP]", 3)])
-    trainer = trainers.WordPieceTrainer(
-        vocab_size=vocab_size, min_frequency=min_frequency,
-        special_tokens=list(BERT_SPECIALS), show_progress=_show_progress())
-    return tok, trainer
+        special_tokens=[("[CLS]", BERT_SPECIALS.index("[CLS]")),
+                        ("[SEP]", BERT_SPECIALS.index("[SEP]"))])
+    return tok
 
 
 def load_tokenizer(path: str | Path) -> Tokenizer:

@@ -21,6 +21,7 @@ import numpy as np
 from pretrain.errors import HarnessError
 from pretrain.fsutil import replace_dir
 from tasks.base import SPLITS, Example, Task
+from tasks.data import ensure_built
 
 
 def _words(value: Any) -> int:
@@ -62,10 +63,9 @@ def export_task(task: Task, out: Path) -> dict[str, Any]:
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
-        for split, examples in splits.items():
-            with (tmp / f"{split}.jsonl").open("w", encoding="utf-8") as f:
-                for ex in examples:
-                    f.write(json.dumps(ex.to_dict(), ensure_ascii=False) + "\n")
+        cache = ensure_built(task)  # the splits are already serialised there, in task order
+        for split in SPLITS:
+            shutil.copyfile(cache / f"{split}.jsonl", tmp / f"{split}.jsonl")
         (tmp / "report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False))
         replace_dir(tmp, out)
     finally:
