@@ -18,6 +18,8 @@ import shutil
 import sys
 from pathlib import Path
 
+from pretrain.fsutil import replace_dir
+
 DEBIAN_WORDNET = Path("/usr/share/wordnet")
 
 # The 45 WordNet 3.0 lexicographer files, numbered from 00 (lexnames(5WN)).
@@ -58,8 +60,7 @@ def install_wordnet(source: Path = DEBIAN_WORDNET, target_root: Path | None = No
         if path.is_file():
             shutil.copyfile(path, tmp / path.name)
     (tmp / "lexnames").write_text(lexnames_text())
-    shutil.rmtree(target, ignore_errors=True)
-    tmp.rename(target)
+    replace_dir(tmp, target)
     return target
 
 

@@ -111,13 +111,7 @@ class Metric:
     references_required: ClassVar[bool] = True
 
     def __init__(self, **options: Any) -> None:
-        unknown = sorted(set(options) - set(self.defaults))
-        if unknown:
-            known = ", ".join(sorted(self.defaults)) or "none"
-            raise HarnessError(
-                f"metric {self.name!r} takes no option {unknown[0]!r}",
-                hint=f"its options are: {known}",
-            )
+        self._check_known(options)
         self.options: dict[str, Any] = {**self.defaults, **options}
         self._check_options()
 
@@ -160,23 +154,19 @@ class Metric:
         ``ci_method = "jackknife"`` (distinct-n) give the delete-1 jackknife
         normal interval instead.
         """
-        return self._score(predictions, references, ci, n_bootstrap, seed)[0]
+        return self._score(predictions, references, ci=ci, n_bootstrap=n_bootstrap, seed=seed)[0]
 
     def compute_with_examples(
-        self,
-        predictions: Sequence[Any],
-        references: Sequence[Sequence[str]] | None = None,
-        *,
-        ci: bool = True,
-        n_bootstrap: int = 1000,
-        seed: int = 0,
+        self, predictions: Sequence[Any], references: Sequence[Sequence[str]] | None = None,
+        **ci_options: Any,
     ) -> tuple[Score, list[float]]:
-        """``compute`` and ``per_example`` in one pass (BERTScore runs its model once)."""
-        score, stats = self._score(predictions, references, ci, n_bootstrap, seed)
+        """``compute`` (same keyword options) and ``per_example`` in one pass (BERTScore
+        runs its model once)."""
+        score, stats = self._score(predictions, references, **ci_options)
         return score, self._rows_scores(stats)
 
-    def _score(self, predictions: Any, references: Any, ci: bool, n_bootstrap: int,
-               seed: int) -> tuple[Score, np.ndarray]:
+    def _score(self, predictions: Any, references: Any, *, ci: bool = True,
+               n_bootstrap: int = 1000, seed: int = 0) -> tuple[Score, np.ndarray]:
         preds, refs = self.validate(predictions, references)
         ev = self._evaluate(preds, refs)
         interval = None
@@ -264,14 +254,16 @@ class Metric:
     @classmethod
     def parse_options(cls, pairs: dict[str, str]) -> dict[str, Any]:
         """Convert ``k=v`` strings (from the CLI) to the types of the defaults."""
-        out = {}
-        for key, raw in pairs.items():
-            if key not in cls.defaults:
-                known = ", ".join(sorted(cls.defaults)) or "none"
-                raise HarnessError(f"metric {cls.name!r} takes no option {key!r}",
-                                   hint=f"its options are: {known}")
-            out[key] = coerce(raw, cls.defaults[key], key)
-        return out
+        cls._check_known(pairs)
+        return {key: coerce(raw, cls.defaults[key], key) for key, raw in pairs.items()}
+
+    @classmethod
+    def _check_known(cls, options: Mapping[str, Any]) -> None:
+        unknown = sorted(set(options) - set(cls.defaults))
+        if unknown:
+            known = ", ".join(sorted(cls.defaults)) or "none"
+            raise HarnessError(f"metric {cls.name!r} takes no option {unknown[0]!r}",
+                               hint=f"its options are: {known}")
 
 
 def coerce(raw: str, default: Any, key: str) -> Any:
@@ -304,20 +296,10 @@ def coerce(raw: str, default: Any, key: str) -> Any:
     raise HarnessError(f"option {key}={raw!r} is not a {kinds[0].__name__}")
 
 
-def percentile_interval(scores: np.ndarray, level: float = 0.95) -> tuple[float, float] | None:
-    """The percentile bootstrap interval; None when no finite resample exists."""
-    finite = scores[np.isfinite(scores)]
-    if finite.size == 0:
-        return None
-    tail = (1.0 - level) / 2.0 * 100.0
-    lo, hi = np.percentile(finite, [tail, 100.0 - tail])
-    return (float(lo), float(hi))
-
-
 class MeanMetric(Metric):
     """A metric whose corpus score is the mean of per-example scores.
 
-    Stats rows are ``[score, 1, extra...]``; ``_example_scores`` returns them.
+    Stats rows are ``[score, 1, extra...]``; ``_example_rows`` returns them.
     """
 
     def _example_rows(self, predictions: list[Any], references: Any) -> np.ndarray:

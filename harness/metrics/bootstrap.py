@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.metrics.base import Metric, percentile_interval
+from harness.metrics.base import Metric
 from pretrain.errors import HarnessError
 
 
@@ -47,6 +47,16 @@ def resample_scores(metric: Metric, stats: np.ndarray, n: int, seed: int) -> np.
     for b in range(n):
         out[b] = metric._score_from_stats(stats[_indices(rng, len(stats))])
     return out
+
+
+def percentile_interval(scores: np.ndarray, level: float = 0.95) -> tuple[float, float] | None:
+    """The percentile bootstrap interval; None when no finite resample exists."""
+    finite = scores[np.isfinite(scores)]
+    if finite.size == 0:
+        return None
+    tail = (1.0 - level) / 2.0 * 100.0
+    lo, hi = np.percentile(finite, [tail, 100.0 - tail])
+    return (float(lo), float(hi))
 
 
 def jackknife_se(loo: np.ndarray) -> float:
