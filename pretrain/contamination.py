@@ -29,14 +29,6 @@ def _key(gram: list[str]) -> bytes:
     return hashlib.blake2b(" ".join(gram).encode(), digest_size=8).digest()
 
 
-def ngram_keys(text: str, n: int) -> set[bytes]:
-    """Digests of ``text``'s word n-grams (the whole text if shorter than ``n``)."""
-    w = words(text)
-    if len(w) < n:
-        return {_key(w)} if w else set()
-    return {_key(w[i:i + n]) for i in range(len(w) - n + 1)}
-
-
 @dataclass
 class TestIndex:
     """The n-grams of a test set, each mapped to the first test text holding it."""

@@ -93,7 +93,7 @@ def build_corpus(source: str, out: str | Path, *, clean: CleanConfig | None = No
             report["splits"][split]["tokens"] = n
         report["seconds"] = round(time.time() - started, 2)
         (tmp / "report.json").write_text(json.dumps(report, indent=2, ensure_ascii=False))
-        _replace_dir(tmp, out)
+        replace_dir(tmp, out)  # a stale corpus at the destination is replaced atomically
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return out
@@ -229,9 +229,6 @@ def _tokenize(folder: Path, arch: str, vocab_size: int,
             "vocab_size": tok.get_vocab_size(), "sha": tokenizer_sha(tok),
             "tokens": meta["n_tokens"], "chars_per_token": chars / max(tokens, 1),
             "shards": f"shards/{shard_dir.name}"}
-
-
-_replace_dir = replace_dir  # a stale corpus at the destination is replaced atomically
 
 
 def iter_documents(corpus_dir: str | Path, split: str) -> Iterator[dict]:

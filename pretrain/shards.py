@@ -238,8 +238,9 @@ class ShardReader:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore a cursor saved by :meth:`state_dict`; mismatched shards are an error."""
+        current = self.state_dict()
         for key in ("split", "seed", "block_size", "n_tokens", "tokenizer_sha"):
-            mine = self.state_dict()[key]
+            mine = current[key]
             if key in state and state[key] != mine:
                 raise HarnessError(
                     f"data cursor does not match these shards: {key} was {state[key]!r}, "

@@ -244,6 +244,12 @@ SOURCES["mix"] = NamedSource(
 LOCAL_SUFFIXES = (".txt", ".jsonl", ".parquet")
 
 
+def _local_files(path: Path) -> list[Path]:
+    """``path`` itself if it is a file, else its readable files (recursively, sorted)."""
+    return ([path] if path.is_file() else
+            sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in LOCAL_SUFFIXES))
+
+
 def iter_local(path: Path, stats: ReadStats, text_field: str = "text") -> Iterator[Doc]:
     """A ``.txt``/``.jsonl``/``.parquet`` file, or a folder of them (recursively, sorted).
 
@@ -251,8 +257,7 @@ def iter_local(path: Path, stats: ReadStats, text_field: str = "text") -> Iterat
     (a short file is one document); a ``.jsonl`` line or a parquet row is one
     document, its text in ``text_field``.
     """
-    files = ([path] if path.is_file() else
-             sorted(p for p in path.rglob("*") if p.is_file() and p.suffix in LOCAL_SUFFIXES))
+    files = _local_files(path)
     if not files:
         raise HarnessError(f"{path} holds no .txt, .jsonl or .parquet files",
                            hint="point --source at a file or a folder of them")
@@ -359,17 +364,16 @@ def source_bytes(source: str) -> int | None:
         files = [p for p in bbc_root().glob("*/*.txt") if bbc_split(p) == "train"]
     elif source == "fortunes":
         files = fortune_files()
-    elif source not in SOURCES and not source.startswith("hf:") and Path(source).exists():
-        root = Path(source)
-        files = [root] if root.is_file() else [p for p in root.rglob("*")
-                                                if p.is_file() and p.suffix in LOCAL_SUFFIXES]
+    elif source not in SOURCES and not source.startswith("hf:") and \
+            Path(source).expanduser().exists():  # as open_source resolves it
+        files = _local_files(Path(source).expanduser())
     return sum(p.stat().st_size for p in files) or None
 
 
 def list_sources() -> list[dict]:
     """Every source kind with its availability here: name, description, available, note."""
-    rows = [{"name": s.name, "description": s.description,
-             "available": s.available()[0], "note": s.available()[1]} for s in SOURCES.values()]
+    rows = [{"name": s.name, "description": s.description, "available": ok, "note": note}
+            for s in SOURCES.values() for ok, note in [s.available()]]
     online = os.environ.get("HF_DATASETS_OFFLINE") != "1" and os.environ.get("HF_HUB_OFFLINE") != "1"
     rows.append({"name": "hf:<id>[:config][@split]", "description": "a Hugging Face hub dataset",
                  "available": online, "note": "online" if online else "offline (HF_*_OFFLINE=1)"})
