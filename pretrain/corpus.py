@@ -142,8 +142,7 @@ def _write_splits(folder: Path, docs: Iterator[dict],
             split = "val" if is_val(doc["id"], val_fraction) else "train"
             row = {k: doc[k] for k in ("id", "text", "source", "lang") if k in doc}
             (fval if split == "val" else ftrain).write(json.dumps(row, ensure_ascii=False) + "\n")
-            splits[split].add(doc["text"])
-            splits["all"].add(doc["text"])
+            splits[split].add(doc["text"], splits["all"].add(doc["text"]))
     if splits["val"].docs == 0 and splits["train"].docs > 1:
         _move_last_to_val(folder, splits)
     return splits

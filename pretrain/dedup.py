@@ -248,15 +248,17 @@ class NearDedup(Step):
         if sig is None:
             return doc
         values = sig.hashvalues.astype(np.uint32)
-        for idx in self.index.query(values):
-            similarity = float(np.mean(self.index.sigs[idx] == values))
-            if similarity >= self.threshold:
+        candidates = self.index.query(values)
+        if candidates:  # all candidates' estimated Jaccard at once; the first close one wins
+            sims = (self.index.sigs[candidates] == values).mean(axis=1)
+            close = np.flatnonzero(sims >= self.threshold)
+            self.extra["lsh_candidates_rejected"] += int(close[0]) if len(close) else len(candidates)
+            if len(close):
                 if len(self.extra["examples"]) < 5:
                     self.extra["examples"].append({"removed": doc["id"],
-                                                   "similar_to": self.ids[idx],
-                                                   "jaccard": round(similarity, 3)})
+                                                   "similar_to": self.ids[candidates[close[0]]],
+                                                   "jaccard": round(float(sims[close[0]]), 3)})
                 return None
-            self.extra["lsh_candidates_rejected"] += 1
         self.index.insert(values)
         self.ids.append(doc["id"])
         return doc

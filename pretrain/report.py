@@ -37,16 +37,17 @@ class CorpusStats:
         self._bigrams: set[tuple[str, str]] = set()
         self._bigram_total = 0
 
-    def add(self, text: str) -> None:
-        """Count one document."""
-        words = _WORD.findall(text.lower())
+    def add(self, text: str, words: list[str] | None = None) -> list[str]:
+        """Count one document; returns its words (pass them on to skip re-splitting)."""
+        if words is None:
+            words = _WORD.findall(text.lower())
         self.docs += 1
         self.chars += len(text)
         self.bytes += len(text.encode("utf-8"))
         self.words += len(words)
         self.lengths.append(len(words))
         if not self.full:
-            return
+            return words
         self.counts.update(words)
         room = DIVERSITY_WORDS - self._div_words
         if room > 0:
@@ -55,6 +56,7 @@ class CorpusStats:
             self._types.update(sample)
             self._bigrams.update(zip(sample, sample[1:]))
             self._bigram_total += max(len(sample) - 1, 0)
+        return words
 
     def summary(self, top: int = 20) -> dict[str, Any]:
         """The measures as a JSON-ready dict."""

@@ -15,6 +15,7 @@ sibling and renamed, so a reader never sees half a shard.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -100,27 +101,17 @@ def _write_split(folder: Path, split: str, texts: Iterator[str], tok: Tokenizer,
                dynamic_ncols=True)
     starts: list[int] = []
     n = 0
+    texts = iter(texts)
     with bar, open(folder / f"{split}.bin", "wb") as fh:
-        batch: list[str] = []
-        for text in _with_sentinel(texts):
-            if text is not None:
-                batch.append(text)
-            if batch and (text is None or len(batch) >= _ENCODE_BATCH):
-                encs = tok.encode_batch(batch, add_special_tokens=False)
-                for enc in encs:
-                    row = np.asarray(prefix + enc.ids + suffix, dtype=dtype)
-                    starts.append(n)
-                    n += len(row)
-                    fh.write(row.tobytes())
-                bar.update(len(batch))
-                batch = []
+        while batch := list(itertools.islice(texts, _ENCODE_BATCH)):
+            for enc in tok.encode_batch(batch, add_special_tokens=False):
+                row = np.asarray(prefix + enc.ids + suffix, dtype=dtype)
+                starts.append(n)
+                n += len(row)
+                fh.write(row.tobytes())
+            bar.update(len(batch))
     np.save(folder / f"{split}.docs.npy", np.asarray(starts, dtype=np.int64))
     return n, len(starts)
-
-
-def _with_sentinel(texts: Iterator[str]) -> Iterator[str | None]:
-    yield from texts
-    yield None
 
 
 @dataclass(frozen=True)
