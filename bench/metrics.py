@@ -69,11 +69,6 @@ def damage(text: str, rng: random.Random) -> str:
     return " ".join(words)
 
 
-def best_of(fn: Callable[[], object], repeat: int) -> float:
-    """Fastest wall time of ``repeat`` calls."""
-    return min(_timed(fn) for _ in range(repeat))
-
-
 def _timed(fn: Callable[[], object]) -> float:
     # CPU time of this process, not wall time: on a shared machine other processes'
     # load changes wall time by tens of percent, which would drown a 5% overhead.
@@ -192,11 +187,13 @@ def main(argv: list[str] | None = None) -> int:
         else:
             m = load_metric(name, **OPTIONS.get(name, {}))
             preds, gold = inputs(name, hyps, refs)
-            cold = best_of(lambda m=m, p=preds, g=gold: m.compute(p, g, ci=False), 1) * per10k
-            ours, lib, ratio = paired_best(lambda m=m, p=preds, g=gold: m.compute(p, g, ci=False),
-                                           direct.get(name), args.repeat)
+            def run(m=m, p=preds, g=gold) -> object:
+                return m.compute(p, g, ci=False)
+
+            cold = _timed(run) * per10k
+            ours, lib, ratio = paired_best(run, direct.get(name), args.repeat)
             ours, lib = ours * per10k, lib * per10k
-            with_ci = best_of(lambda m=m, p=preds, g=gold: m.compute(p, g), 1) * per10k
+            with_ci = _timed(lambda m=m, p=preds, g=gold: m.compute(p, g)) * per10k
             ci_cost, note = with_ci - ours, ""
         over = (ratio - 1) * 100
         rows[name] = {"harness_s_per_10k": ours, "library_s_per_10k": lib,

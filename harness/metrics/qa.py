@@ -64,7 +64,6 @@ class ExactMatch(_Squad):
     """SQuAD v1.1 exact match (0-100)."""
 
     name = "exact_match"
-    fn = staticmethod(exact_match_score)
 
 
 @register_metric

@@ -19,7 +19,6 @@ from typing import Any
 import numpy as np
 
 from harness.metrics.base import (
-    Evaluation,
     MeanMetric,
     Signature,
     library_version,
@@ -57,12 +56,9 @@ class _Rouge(MeanMetric):
         prf = 100.0 * np.array(scores, dtype=np.float64).reshape(-1, 3)
         return np.column_stack([prf[:, 2], np.ones(len(prf)), prf[:, 0], prf[:, 1]])
 
-    def _evaluate(self, predictions: list[str], references: Any) -> Evaluation:
-        rows = self._example_rows(predictions, references)
-        total = rows.sum(axis=0)
-        details = {"n": int(total[1]), "precision": float(total[2] / total[1]),
-                   "recall": float(total[3] / total[1])}
-        return Evaluation(score=self._score_from_sum(total), details=details, stats=rows)
+    def _details(self, total: np.ndarray) -> dict[str, Any]:
+        return {"n": int(total[1]), "precision": float(total[2] / total[1]),
+                "recall": float(total[3] / total[1])}
 
     def signature(self) -> Signature:
         fields = [("stem", "yes" if self.options["use_stemmer"] else "no")]
