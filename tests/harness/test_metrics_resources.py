@@ -44,3 +44,17 @@ def test_debian_list_failure_is_a_note(monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setattr(pretrain.debian, "ensure_lists", broken)
     resources.fetch_debian_lists(quiet=False)
     assert "Debian translation lists not fetched (no apt here)" in capsys.readouterr().err
+
+
+def test_incomplete_wordnet_is_replaced_whole(tmp_path: Path) -> None:
+    src = tmp_path / "debian"
+    src.mkdir()
+    (src / "data.noun").write_text("noun data\n")
+    target = tmp_path / "nltk_data" / "corpora" / "wordnet"
+    target.mkdir(parents=True)
+    (target / "data.noun").write_text("stale\n")  # an earlier copy without lexnames
+    (target / "junk").write_text("x")
+    assert resources.install_wordnet(src, tmp_path / "nltk_data") == target
+    assert sorted(p.name for p in target.parent.iterdir()) == ["wordnet"]
+    assert sorted(p.name for p in target.iterdir()) == ["data.noun", "lexnames"]
+    assert (target / "data.noun").read_text() == "noun data\n"
