@@ -125,9 +125,11 @@ class _LMMetric(Metric):
     references_required = False
     higher_is_better = False
     detail_key = ""
+    unit = "token"
+    needs_correct = False  # token_correct is required
 
     def _evaluate(self, predictions: list[Any], references: Any) -> Evaluation:
-        need = self.name == "token_accuracy"
+        need = self.needs_correct
         stats = np.array([_doc_row(i, d, need) for i, d in enumerate(predictions)],
                          dtype=np.float64)
         total = stats.sum(axis=0)
@@ -142,8 +144,6 @@ class _LMMetric(Metric):
         return Signature(self.name, (("unit", self.unit), ("pool", "tokens"),
                                      ("first", "eos-conditioned"),
                                      ("version", library_version("pretrain-harness"))))
-
-    unit = "token"
 
 
 @register_metric
@@ -180,3 +180,4 @@ class TokenAccuracy(_LMMetric):
     detail_key = "token_accuracy"
     higher_is_better = True
     unit = "percent"
+    needs_correct = True
