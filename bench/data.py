@@ -92,11 +92,13 @@ def bench_tokenizer(texts: list[str], vocab: int) -> dict:
 
 
 def index_entries(steps: list) -> int:
+    from pretrain.dedup import NearDedup
+
     n = 0
     for s in steps:
         if hasattr(s, "seen"):
             n += len(s.seen)
-        if hasattr(s, "index"):
+        if isinstance(s, NearDedup):  # not Decontaminate, whose .index.n is the n-gram length
             n += s.n  # documents in the LSH index
     return n
 

