@@ -111,6 +111,12 @@ class Task:
         """Whether this task's data can be built here, and why not."""
         return True, ""
 
+    @staticmethod
+    def needs(ok: object, why: str) -> tuple[bool, str]:
+        """``(True, "")`` when ``ok`` is truthy, else ``(False, why)``: the body of most
+        :meth:`available` overrides (a path exists, a package is installed)."""
+        return (True, "") if ok else (False, why)
+
     def examples(self, split: str) -> list[Example]:
         """The examples of ``split`` (train, validation or test), built and cached once."""
         from tasks.data import load_split

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
-import sys
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -19,22 +17,13 @@ from typing import Any, TypeVar
 
 from pretrain.errors import HarnessError
 from pretrain.fsutil import replace_dir
+from pretrain.sources import data_home
 from tasks.base import SPLITS, Example, Task
 
 T = TypeVar("T")
 FORMAT = 2  # bump when the on-disk layout or order of built splits changes
 _META: dict[str, dict[str, Any]] = {}
 _SPLITS: dict[str, list[Example]] = {}
-
-
-def data_home() -> Path:
-    """Where built-in data is cached (contract G: ``pretrain.sources.data_home``)."""
-    try:
-        from pretrain.sources import data_home as _home
-    except ImportError:  # the corpus package not installed yet: same rule, inline
-        env = os.environ.get("HARNESS_DATA_HOME")
-        return Path(env) if env else Path(sys.prefix) / "harness-data"
-    return Path(_home())
 
 
 def task_dir(task: Task) -> Path:

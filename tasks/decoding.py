@@ -24,11 +24,10 @@ def _top(logprobs: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
     return values[..., :k], index[..., :k]
 
 
-def _step(model: Any, ids: torch.Tensor, past: Any, use_cache: bool, n_new: int
-          ) -> tuple[torch.Tensor, Any]:
+def _step(model: Any, ids: torch.Tensor, past: Any, use_cache: bool) -> tuple[torch.Tensor, Any]:
     """Log-probs of the next token after ``ids`` (B, T) and the updated cache."""
     if use_cache:
-        h, present = model.hidden(ids[:, -n_new:] if past is not None else ids, past)
+        h, present = model.hidden(ids[:, -1:] if past is not None else ids, past)
     else:
         h, present = model.hidden(ids)
     return torch.log_softmax(model.logits(h[:, -1]).float(), dim=-1), (present if use_cache else None)
@@ -41,7 +40,7 @@ def greedy(model: Any, prompt: list[int], *, max_new_tokens: int, eos_id: int,
     ids = torch.tensor([prompt], dtype=torch.long, device=_device(model))
     past, out = None, []
     for _ in range(max_new_tokens):
-        logprobs, past = _step(model, ids, past, use_cache, 1)
+        logprobs, past = _step(model, ids, past, use_cache)
         _, index = _top(logprobs[0], 1)
         token = int(index[0])
         if token == eos_id or token in stop_ids:
@@ -65,7 +64,7 @@ def beam_search(model: Any, prompt: list[int], *, beams: int, max_new_tokens: in
     finished: list[tuple[float, list[int]]] = []
     n0 = len(prompt)
     for _ in range(max_new_tokens):
-        logprobs, past = _step(model, ids, past, use_cache, 1)  # (B, V)
+        logprobs, past = _step(model, ids, past, use_cache)  # (B, V)
         total = (scores[:, None] + logprobs).view(-1)
         vals, flat = _top(total, 2 * beams)
         keep_rows, keep_tok, keep_scores = [], [], []

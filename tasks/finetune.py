@@ -60,10 +60,6 @@ def head_kind(task: Task, kind: str) -> str:
     return "generate"
 
 
-def _quiet() -> bool:
-    return os.environ.get("HARNESS_QUIET") == "1" or os.environ.get("RANK", "0") != "0"
-
-
 def _seed_all(seed: int) -> None:
     import numpy as np
     import torch
@@ -132,7 +128,8 @@ def _eval_loss(tm: TaskModel, exs: list[Example], batch_size: int) -> float:
 def train(tm: TaskModel, train_exs: list[Example], val_exs: list[Example]) -> dict[str, Any]:
     """Fine-tune in place; restores the weights of the epoch with the lowest validation loss."""
     import torch
-    from tqdm.auto import tqdm
+
+    from harness.progress import bar as progress
 
     ft = tm.cfg.task
     rng = random.Random(tm.cfg.seed)
@@ -144,7 +141,7 @@ def train(tm: TaskModel, train_exs: list[Example], val_exs: list[Example]) -> di
         opt, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm))))
     amp = tm.cfg.precision == "bf16"
     history, best, best_state, bad = [], float("inf"), None, 0
-    bar = tqdm(total=total, desc=f"finetune {tm.task.name}", disable=_quiet(), leave=False)
+    bar = progress(total=total, desc=f"finetune {tm.task.name}", leave=False)
     for epoch in range(ft.epochs):
         order = list(train_exs)
         rng.shuffle(order)
@@ -232,6 +229,7 @@ def save_finetuned(tm: TaskModel, out: Path, info: dict[str, Any]) -> None:
 
     from safetensors.torch import save_file
 
+    from pretrain.fsutil import replace_dir
     from tasks.models import save_backbone
 
     tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
@@ -245,8 +243,6 @@ def save_finetuned(tm: TaskModel, out: Path, info: dict[str, Any]) -> None:
         meta = {"task": tm.task.name, "task_version": tm.task.version, "labels": tm.labels,
                 "base_model": tm.bb.model_id, "base_content_hash": tm.bb.content_hash, **info}
         (tmp / "finetune.json").write_text(json.dumps(meta, indent=2))
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
+        replace_dir(tmp, out)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

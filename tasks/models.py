@@ -111,8 +111,10 @@ def _load_hf(path: Path) -> Backbone:
                if getattr(hf_tok, f"{k}_token_id", None) is not None}
     weights = sorted(path.glob("*.safetensors")) or sorted(path.glob("*.bin"))
     h = hashlib.sha256()
-    for w in weights:
-        h.update(w.read_bytes())
+    for w in weights:  # streamed: the hash of the files' concatenation
+        with w.open("rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
     block = min(int(getattr(module.config, "max_position_embeddings", 512)), 512)
     return Backbone(kind="hf", module=module, tokenizer=tok, block_size=block,
                     hidden_size=int(module.config.hidden_size), special=special,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from typing import Any
 
@@ -11,14 +10,13 @@ from tasks.registry import get_task, include, list_tasks, origin_of
 
 def task_rows(family: str | None = None, includes: Iterable[str] = ()) -> list[dict[str, Any]]:
     """One row per task: name, family, source, sizes (when available), metrics, availability."""
-    from tqdm.auto import tqdm
+    from harness.progress import bar
 
     for folder in includes:
         include(folder)
     names = list_tasks(family)
-    quiet = os.environ.get("HARNESS_QUIET") == "1" or os.environ.get("RANK", "0") != "0"
     rows = []
-    for name in tqdm(names, desc="tasks", leave=False, disable=quiet):
+    for name in bar(names, desc="tasks", leave=False):
         task = get_task(name)
         ok, why = task.available()
         sizes = None

@@ -26,7 +26,16 @@ from pathlib import Path
 from typing import Any
 
 from pretrain.errors import HarnessError
-from tasks.base import FAMILIES, FAMILY_CLASSES, FINETUNE_KEYS, SPLITS, Example, MetricSpec, Task
+from tasks.base import (
+    FAMILIES,
+    FAMILY_CLASSES,
+    FINETUNE_KEYS,
+    SPLITS,
+    Example,
+    FinetuneDefaults,
+    MetricSpec,
+    Task,
+)
 
 TOP_KEYS = {"name", "family", "version", "description", "source", "fields", "metrics",
             "finetune", "languages"}
@@ -38,18 +47,14 @@ FAMILY_FIELDS = {
     "dialogue": (set(), {"input", "target", "turns", "id"}),
     "lm": ({"text"}, {"id"}),
 }
-SPEC_METRICS = {"perplexity", "bits_per_byte", "cross_entropy", "token_accuracy", "accuracy",
-                "macro_f1", "micro_f1", "exact_match", "token_f1", "bleu", "chrf", "ter",
-                "rouge1", "rouge2", "rougeL", "rougeLsum", "meteor", "bertscore",
-                "distinct_1", "distinct_2"}
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 
 
 def known_metrics() -> set[str]:
-    """The metric names of SPEC §6 plus any ``harness.metrics`` plugins installed."""
-    from importlib.metadata import entry_points
+    """The names in the ``harness.metrics`` registry (built-ins and installed plugins)."""
+    from harness.metrics import list_metrics
 
-    return SPEC_METRICS | {ep.name for ep in entry_points(group="harness.metrics")}
+    return set(list_metrics())
 
 
 def read_yaml(path: Path) -> Any:
@@ -138,8 +143,6 @@ def _check_metrics(metrics: Any, problems: list[str]) -> None:
 
 
 def _check_finetune(ft: Any, problems: list[str]) -> None:
-    from tasks.base import FinetuneDefaults
-
     if not isinstance(ft, dict):
         problems.append("finetune: must be a mapping")
         return
@@ -204,8 +207,6 @@ def load_yaml_task(path: str | Path) -> Task:
 
 def make_yaml_task(data: dict, base: Path) -> Task:
     """Build a Task subclass instance of the right family from a validated mapping."""
-    from tasks.base import FinetuneDefaults
-
     family_cls = FAMILY_CLASSES[data["family"]]
     attrs: dict[str, Any] = {
         "name": data["name"], "version": str(data.get("version", "1")),
@@ -284,8 +285,9 @@ def _hub_rows(hf: dict) -> dict[str, list[dict]]:
     if "validation" not in splits and "train" in out:
         frac = hf.get("validation_fraction", 0.05)
         rows = out.pop("train")
-        out["train"] = [r for i, r in enumerate(rows) if split_of(str(i), val=frac, test=0) == "train"]
-        out["validation"] = [r for i, r in enumerate(rows) if split_of(str(i), val=frac, test=0) != "train"]
+        side = [split_of(str(i), val=frac, test=0) for i in range(len(rows))]
+        out["train"] = [r for r, s in zip(rows, side) if s == "train"]
+        out["validation"] = [r for r, s in zip(rows, side) if s != "train"]
     return out
 
 

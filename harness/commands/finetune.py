@@ -42,7 +42,7 @@ def finetune(model: str, task_name: str, out: str, seed: int, limit: int | None,
     for folder in includes:
         include(folder)
     task = get_task(task_name)
-    overrides = {k: v for k, v in (("epochs", epochs), ("lr", lr), ("beams", beams)) if v}
+    overrides = {k: v for k, v in (("epochs", epochs), ("lr", lr), ("beams", beams)) if v is not None}
     try:
         preds = predict(model, task, mode="finetune", seed=seed, limit=limit,
                         workdir=Path(out), precision=precision, overrides=overrides)

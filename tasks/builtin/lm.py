@@ -26,12 +26,10 @@ class _CorpusLM(LMTask):
     corpus: str = ""
 
     def available(self) -> tuple[bool, str]:
-        try:
-            from pretrain.sources import SOURCES
-        except ImportError:
-            return False, "pretrain.sources is not installed"
+        from pretrain.sources import SOURCES
+
         ok, note = SOURCES[self.corpus].available()
-        return (True, "") if ok else (False, note)
+        return self.needs(ok, note)
 
     def build(self) -> dict[str, list[Example]]:
         from pretrain.corpus import iter_documents

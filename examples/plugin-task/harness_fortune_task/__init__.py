@@ -9,11 +9,11 @@ files food, law, love and sports) ships as package data.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from importlib import resources
 
 from tasks.base import SPLITS, ClassificationTask, Example, FinetuneDefaults
+from tasks.data import split_of
 
 
 class FortuneTopic(ClassificationTask):
@@ -32,8 +32,7 @@ class FortuneTopic(ClassificationTask):
         for line in text.splitlines():
             row = json.loads(line)
             # A stable hash of the id decides the split: 70% train, 15% validation, 15% test.
-            bucket = int(hashlib.sha256(row["id"].encode()).hexdigest()[:8], 16) % 100
-            split = "test" if bucket < 15 else "validation" if bucket < 30 else "train"
+            split = split_of(row["id"], val=0.15, test=0.15, salt=self.name)
             out[split].append(Example(id=row["id"], input=row["text"], references=[row["label"]],
                                       label=row["label"]))
         return out
