@@ -90,14 +90,14 @@ def write_splits(root: Path, splits: dict[str, list[Example]], extra: dict | Non
     """Write the splits (in hash order) and ``meta.json`` atomically into ``root``."""
     splits = {s: _shuffled(list(splits.get(s, []))) for s in SPLITS}
     for split in SPLITS:
-        ids = [ex.id for ex in splits.get(split, [])]
+        ids = [ex.id for ex in splits[split]]
         assert len(ids) == len(set(ids)), f"duplicate example ids in {split}"
     root.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.", dir=root.parent))
     try:
         for split in SPLITS:
-            _write_jsonl(tmp / f"{split}.jsonl", (ex.to_dict() for ex in splits.get(split, [])))
-        meta = {"sizes": {s: len(splits.get(s, [])) for s in SPLITS}, "hash": _hash_dir(tmp),
+            _write_jsonl(tmp / f"{split}.jsonl", (ex.to_dict() for ex in splits[split]))
+        meta = {"sizes": {s: len(splits[s]) for s in SPLITS}, "hash": _hash_dir(tmp),
                 "format": FORMAT, **(extra or {})}
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2, sort_keys=True))
         replace_dir(tmp, root)

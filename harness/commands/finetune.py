@@ -35,6 +35,7 @@ def finetune(model: str, task_name: str, out: str, seed: int, limit: int | None,
     """
     from pathlib import Path
 
+    from harness.results import atomic_write_text
     from pretrain.errors import HarnessError
     from tasks import get_task, include
     from tasks.runner import NotApplicable, predict
@@ -49,12 +50,8 @@ def finetune(model: str, task_name: str, out: str, seed: int, limit: int | None,
     except NotApplicable as exc:
         raise HarnessError(f"{model} cannot be fine-tuned on {task_name}: {exc.reason}",
                            hint="use a gpt checkpoint for generative tasks") from None
-    path = Path(out) / "predictions.jsonl"
-    tmp = path.with_name(".predictions.jsonl.tmp")
-    with tmp.open("w", encoding="utf-8") as f:
-        for row in preds.rows:
-            f.write(json.dumps(row, ensure_ascii=False) + "\n")
-    tmp.replace(path)
+    atomic_write_text(Path(out) / "predictions.jsonl",
+                      "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in preds.rows))
     info = preds.info
     click.echo(json.dumps({"task": task.name, "out": out, "n_train": info.get("n_train"),
                            "best_val_loss": info.get("best_val_loss"),
