@@ -56,21 +56,37 @@ def baseline_ref(task_name: str, name: str) -> ModelRef:
 
 
 def _describe_ours(path: Path) -> ModelRef:
-    """A checkpoint of ours: verified and loaded once for its hash, size and training state."""
-    from pretrain.checkpoint import load_checkpoint
+    """A checkpoint of ours, from its small files: manifest hash, config and training state.
 
-    loaded = load_checkpoint(path)
-    n_params = int(loaded.model.num_params())
-    tokens = loaded.train_state.get("tokens")
+    No weights are read and no file is hashed here (a rerun that reuses every result
+    should not pay for that): the parameter count comes from the model built on the
+    meta device, and the tasks runner verifies the checkpoint when it loads it to run.
+    """
+    import torch
+
+    from pretrain.checkpoint import read_config, resolve_checkpoint
+    from pretrain.model import build_model
+
+    ckpt = resolve_checkpoint(path)
+    cfg, _ = read_config(ckpt)
+    try:
+        content_hash = hashlib.sha256((ckpt / "MANIFEST.json").read_bytes()).hexdigest()[:16]
+        state = json.loads((ckpt / "train_state.json").read_text())
+    except (OSError, ValueError) as exc:
+        raise HarnessError(f"checkpoint {ckpt} is not readable: {exc}",
+                           hint="the checkpoint is damaged; use an earlier one") from None
+    with torch.device("meta"):
+        n_params = int(build_model(cfg.model).num_params())
+    tokens = state.get("tokens")
     tokens = int(tokens) if tokens else None
-    run_dir = _run_dir(path, loaded.path)
-    info = {"id": _our_id(path, loaded.path), "arch": loaded.config.model.arch,
-            "preset": loaded.config.preset, "params": n_params, "tokens": tokens,
+    run_dir = _run_dir(path, ckpt)
+    info = {"id": _our_id(path, ckpt), "arch": cfg.model.arch,
+            "preset": cfg.preset, "params": n_params, "tokens": tokens,
             "flops": 6.0 * n_params * tokens if tokens else None,
-            "step": loaded.train_state.get("step"), "checkpoint": str(loaded.path),
+            "step": state.get("step"), "checkpoint": str(ckpt),
             "curve": read_curve(run_dir / "metrics.jsonl") if run_dir else None}
-    return ModelRef(spec=str(path), id=info["id"], kind=loaded.config.model.arch,
-                    content_hash=loaded.content_hash, path=str(loaded.path), info=info)
+    return ModelRef(spec=str(path), id=info["id"], kind=cfg.model.arch,
+                    content_hash=content_hash, path=str(ckpt), info=info)
 
 
 def _our_id(given: Path, ckpt: Path) -> str:
@@ -131,15 +147,13 @@ def _describe_hf(path: Path) -> ModelRef:
     h = hashlib.sha256()
     for f in files:
         h.update(f"{f.relative_to(path)}\0{f.stat().st_size}\0".encode())
-        h.update(_sha256_file(f).encode())
+        h.update(sha256_file(f).encode())
     name = path.name if path.name not in GENERIC_DIR_NAMES else path.parent.name
     info = {"id": f"hf-{safe_name(name)}", "arch": config.get("model_type"),
             "params": _safetensors_params(path), "tokens": None, "flops": None, "curve": None}
     return ModelRef(spec=f"hf:{path}", id=info["id"], kind="hf", content_hash=h.hexdigest()[:16],
                     path=str(path), info=info)
 
-
-_sha256_file = sha256_file
 
 
 def _safetensors_params(path: Path) -> int | None:

@@ -171,8 +171,8 @@ def include_once(folder: Path) -> None:
     files = [folder] if folder.is_file() else sorted([*folder.glob("*.yaml"),
                                                       *folder.glob("*.yml")])
     known = set(list_tasks())
-    if files and all(read_yaml_name(f) in known and origin_of(read_yaml_name(f)) == str(f)
-                     for f in files):
+    names = [read_yaml_name(f) for f in files]
+    if files and all(n in known and origin_of(n) == str(f) for n, f in zip(names, files)):
         return
     include(folder)
 

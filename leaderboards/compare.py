@@ -11,7 +11,6 @@ sentence-level scores, which the verdict says.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from harness.results import read_predictions
 from leaderboards.board import LOWER_IS_BETTER
 from pretrain.errors import HarnessError
 
@@ -99,10 +99,7 @@ def _scores(doc: dict[str, Any]) -> dict[str, dict[str, float]]:
     if not file.exists():
         return {}
     out: dict[str, dict[str, float]] = {}
-    for line in file.read_text(encoding="utf-8").splitlines():
-        if not line.strip():
-            continue
-        row = json.loads(line)
+    for row in read_predictions(file):
         for metric, value in (row.get("scores") or {}).items():
             if value is not None and not (isinstance(value, float) and math.isnan(value)):
                 out.setdefault(metric, {})[str(row["id"])] = float(value)
@@ -136,8 +133,8 @@ def _compare_task(task: str, da: list[dict[str, Any]], db: list[dict[str, Any]],
     """Pair by (seed, example id) over the seeds both models have."""
     sa = {d.get("seed", 0): _scores(d) for d in da}
     sb = {d.get("seed", 0): _scores(d) for d in db}
-    seeds = sorted(set(sa) & set(sb)) or [None]
-    if seeds == [None]:  # baselines are seed-free: pair each seed of one with seed 0 of the other
+    seeds = sorted(set(sa) & set(sb))
+    if not seeds:  # baselines are seed-free: pair each seed of one with seed 0 of the other
         sa, sb = {0: next(iter(sa.values()))}, {0: next(iter(sb.values()))}
         seeds = [0]
     order = da[-1].get("metric_order") or []

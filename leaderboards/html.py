@@ -17,8 +17,16 @@ import json
 import re
 from typing import Any
 
-from leaderboards.board import LOWER_IS_BETTER, Row, TaskBoard
-from leaderboards.tables import fmt_metric, fmt_score, human, model_label, signature_lines
+from leaderboards.board import Row, TaskBoard
+from leaderboards.tables import (
+    arrow,
+    fmt_metric,
+    fmt_score,
+    header,
+    human,
+    model_label,
+    signature_lines,
+)
 
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,Segoe UI,sans-serif;margin:2em auto;max-width:1200px;
@@ -99,7 +107,7 @@ def overview(boards: dict[str, TaskBoard]) -> str:
             entry = rows.setdefault(r.model_id, {"row": r, "cells": {}})
             entry["cells"][name] = (board.primary, r)
     head = "".join(f"<th><a href='#{anchor(n)}'>{e(n)}</a><br><small>{e(b.primary or '')} "
-                   f"{'↓' if b.primary in LOWER_IS_BETTER else '↑'}</small></th>"
+                   f"{arrow(b.primary)}</small></th>"
                    for n, b in boards.items())
     body = []
     for _model_id, entry in sorted(rows.items()):
@@ -124,9 +132,7 @@ def overview(boards: dict[str, TaskBoard]) -> str:
 
 def task_section(name: str, board: TaskBoard) -> str:
     """The sortable table, the bar chart and the signatures of one task."""
-    head = ["#", "model", "kind", "mode", "seeds", "n",
-            *[f"{m} {'↓' if m in LOWER_IS_BETTER else '↑'}" for m in board.metrics],
-            "params", "tokens", "FLOPs"]
+    head = header(board)[:-1]  # the text table's columns; the note goes in the metric cells
     ths = "".join(f"<th class=l>{e(h)}</th>" if h in ("model", "kind", "mode")
                   else f"<th>{e(h)}</th>" for h in head)
     trs = []

@@ -55,9 +55,14 @@ def model_label(r: Row) -> str:
     return f"{r.model_id} (baseline)" if r.baseline else r.model_id
 
 
+def arrow(metric: str | None) -> str:
+    """Which way is better for a metric: ``↓`` when lower, else ``↑``."""
+    return "↓" if metric in LOWER_IS_BETTER else "↑"
+
+
 def header(board: TaskBoard) -> list[str]:
     """Column names of one task's table."""
-    arrows = [f"{m} {'↓' if m in LOWER_IS_BETTER else '↑'}" for m in board.metrics]
+    arrows = [f"{m} {arrow(m)}" for m in board.metrics]
     return ["#", "model", "kind", "mode", "seeds", "n", *arrows, "params", "tokens", "FLOPs",
             "note"]
 

@@ -36,15 +36,10 @@ def render(db: str | Path, *, task: str | None = None, fmt: str = "terminal",
 
 def write_view(text: str, out: str | Path) -> Path:
     """Write a rendered view atomically."""
-    import os
-    import tempfile
+    from harness.results import atomic_write_text
 
     path = Path(out)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
+    atomic_write_text(path, text)
     return path
 
 
