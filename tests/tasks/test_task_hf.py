@@ -47,11 +47,12 @@ def test_hf_content_hash_is_shared_and_tracks_every_file(tiny_hf, tmp_path):
     from pathlib import Path
 
     from harness.adapters import describe_model
-    from tasks.models import hf_content_hash
+    from tasks.models import hf_content_hash, load_backbone
 
     copy = tmp_path / "copy"
     shutil.copytree(Path(str(tiny_hf).removeprefix("hf:")), copy)
     before = hf_content_hash(copy)
     assert describe_model(f"hf:{copy}").content_hash == before
+    assert load_backbone(f"hf:{copy}", device="cpu").content_hash == before
     (copy / "tokenizer_config.json").write_text('{"model_max_length": 7}')
     assert hf_content_hash(copy) != before
