@@ -41,9 +41,6 @@ class Loaded:
     content_hash: str
 
 
-_sha256 = sha256_file
-
-
 def write_text_atomic(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary sibling and ``os.replace``."""
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
@@ -129,7 +126,7 @@ def write_checkpoint_dir(final: Path, model: Any, tokenizer: Any, run_config: Ru
     if optimizer is not None:
         tensors, meta = _optimizer_tensors(optimizer, train_state.get("optimizer_meta", {}))
         save_file(tensors, str(tmp / "optimizer.safetensors"), metadata=meta)
-    files = {p.name: {"sha256": _sha256(p), "size": p.stat().st_size}
+    files = {p.name: {"sha256": sha256_file(p), "size": p.stat().st_size}
              for p in sorted(tmp.iterdir())}
     (tmp / "MANIFEST.json").write_text(json.dumps({"format": FORMAT, "files": files},
                                                   indent=2) + "\n")
@@ -183,7 +180,7 @@ def verify_manifest(ckpt: Path) -> dict:
             raise HarnessError(f"checkpoint file {f} is truncated or altered "
                                f"({f.stat().st_size} bytes, manifest says {info['size']})",
                                hint="the checkpoint is damaged; use an earlier one")
-        if _sha256(f) != info["sha256"]:
+        if sha256_file(f) != info["sha256"]:
             raise HarnessError(f"checkpoint file {f} fails its sha256 check",
                                hint="the checkpoint is damaged; use an earlier one")
     return manifest

@@ -78,8 +78,8 @@ def wrap(module, d: Dist):  # type: ignore[no-untyped-def]
     return DDP(module, device_ids=ids)
 
 
-def mean(d: Dist, values: list[float]) -> list[float]:
-    """Average floats over all ranks (one all-reduce)."""
+def total(d: Dist, values: list[float]) -> list[float]:
+    """Sum floats over all ranks (one all-reduce)."""
     if not d.enabled:
         return values
     import torch
@@ -88,14 +88,12 @@ def mean(d: Dist, values: list[float]) -> list[float]:
     t = torch.tensor(values, dtype=torch.float64,
                      device=d.device if d.device.startswith("cuda") else "cpu")
     dist.all_reduce(t, op=dist.ReduceOp.SUM)
-    return (t / d.world_size).tolist()
+    return t.tolist()
 
 
-def total(d: Dist, values: list[float]) -> list[float]:
-    """Sum floats over all ranks (one all-reduce)."""
-    if not d.enabled:
-        return values
-    return [v * d.world_size for v in mean(d, values)]
+def mean(d: Dist, values: list[float]) -> list[float]:
+    """Average floats over all ranks (one all-reduce)."""
+    return [v / d.world_size for v in total(d, values)]
 
 
 def any_true(d: Dist, flag: bool) -> bool:

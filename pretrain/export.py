@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from pretrain.errors import HarnessError
+from pretrain.fsutil import replace_dir
 
 GPT_SPECIALS = {"eos_token": "<|endoftext|>", "bos_token": "<|endoftext|>",
                 "unk_token": "<|endoftext|>", "pad_token": "<|endoftext|>"}
@@ -68,13 +69,15 @@ def hf_model(model: Any) -> Any:
     import torch
     from transformers import BertConfig, BertForMaskedLM, GPT2Config, GPT2LMHeadModel
 
+    from pretrain.model import BERT_LN_EPS, GPT_LN_EPS
+
     cfg = model.config
     sd = {k: v.detach().float().cpu() for k, v in model.state_dict().items()}
     if cfg.arch == "gpt":
         hf_cfg = GPT2Config(vocab_size=cfg.vocab_size, n_positions=cfg.block_size,
                             n_embd=cfg.n_embd, n_layer=cfg.n_layer, n_head=cfg.n_head,
                             activation_function="gelu_new", resid_pdrop=0.0, embd_pdrop=0.0,
-                            attn_pdrop=0.0, layer_norm_epsilon=1e-5, bos_token_id=0,
+                            attn_pdrop=0.0, layer_norm_epsilon=GPT_LN_EPS, bos_token_id=0,
                             eos_token_id=0, pad_token_id=0, tie_word_embeddings=True)
         hf, weights = GPT2LMHeadModel(hf_cfg), gpt2_state_dict(sd)
     else:
@@ -83,7 +86,7 @@ def hf_model(model: Any) -> Any:
                             intermediate_size=4 * cfg.n_embd, hidden_act="gelu",
                             hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0,
                             max_position_embeddings=cfg.block_size, type_vocab_size=2,
-                            layer_norm_eps=1e-12, pad_token_id=0, tie_word_embeddings=True)
+                            layer_norm_eps=BERT_LN_EPS, pad_token_id=0, tie_word_embeddings=True)
         hf, weights = BertForMaskedLM(hf_cfg), bert_state_dict(sd, cfg.n_layer)
     own = hf.state_dict()
     missing = [k for k in own if k not in weights]
@@ -118,10 +121,7 @@ def export_hf(checkpoint: str | Path, out: str | Path) -> Path:
     arch = loaded.config.model.arch
     tmp = out.with_name(f".tmp-{out.name}-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
-    out.parent.mkdir(parents=True, exist_ok=True)
     hf_model(loaded.model).save_pretrained(str(tmp))
     hf_tokenizer(loaded.tokenizer, arch, loaded.config.model.block_size).save_pretrained(str(tmp))
-    if out.exists():
-        out.rmdir()
-    os.replace(tmp, out)
+    replace_dir(tmp, out)  # an empty ``out`` is swapped out
     return out

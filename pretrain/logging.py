@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from pretrain.checkpoint import write_text_atomic
 from pretrain.errors import HarnessError
 
 
@@ -32,7 +33,7 @@ class RunLog:
         self.rows: list[dict] = []
         if resume_step is not None and self.path.exists():
             self.rows = [r for r in read_metrics(self.path) if r["step"] <= resume_step]
-            _rewrite(self.path, self.rows)
+            write_text_atomic(self.path, "".join(json.dumps(r) + "\n" for r in self.rows))
         elif self.path.exists():
             self.path.unlink()
         self._fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
@@ -69,12 +70,6 @@ def read_metrics(path: Path) -> list[dict]:
         except json.JSONDecodeError:
             continue
     return rows
-
-
-def _rewrite(path: Path, rows: list[dict]) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def plot_losses(rows: list[dict], out: Path) -> None:

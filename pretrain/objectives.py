@@ -86,30 +86,16 @@ class Objective(nn.Module):
         self.alpha = alpha
         self.temperature = temperature
 
-    def _logits(self, model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor,
-                token_type_ids: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Logits at predicted positions (N, V), and the hidden states for the NSP head."""
-        if model.config.arch == "gpt":
-            h, _ = model.hidden(inputs)
-            return model.logits(h).flatten(0, 1), None
-        h = model.hidden(inputs, token_type_ids=token_type_ids)
-        # The MLM head runs only where a token is predicted (~15%): most of its cost saved.
-        keep = targets.flatten() != IGNORE
-        return model.mlm_logits(h.flatten(0, 1)[keep]), h
-
     def forward(self, inputs: torch.Tensor, targets: torch.Tensor,
                 token_type_ids: torch.Tensor | None = None,
                 nsp_labels: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-        logits, h = self._logits(self.model, inputs, targets, token_type_ids)
-        flat = targets.flatten()
-        if self.model.config.arch == "bert":
-            flat = flat[flat != IGNORE]
+        logits, flat, h = predicted_logits(self.model, inputs, targets, token_type_ids)
         hard = F.cross_entropy(logits.float(), flat, ignore_index=IGNORE)
         loss = hard
         if self._teacher:
             teacher = self._teacher[0]
             with torch.no_grad():
-                t_logits, _ = self._logits(teacher, inputs, targets, token_type_ids)
+                t_logits, _, _ = predicted_logits(teacher, inputs, targets, token_type_ids)
             if self.model.config.arch == "gpt":
                 keep = flat != IGNORE
                 logits, t_logits = logits[keep], t_logits[keep]
@@ -120,16 +106,27 @@ class Objective(nn.Module):
         return loss, hard.detach()
 
 
+def predicted_logits(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor,
+                     token_type_ids: torch.Tensor | None = None
+                     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """Logits (N, V) and targets (N,) at the scored positions, and BERT's hidden states.
+
+    GPT scores every position (targets may still hold ``IGNORE``); BERT only the
+    masked ones, so its MLM head runs on ~15% of the tokens. The hidden states
+    (None for GPT) feed the next-sentence head.
+    """
+    flat = targets.flatten()
+    if model.config.arch == "gpt":
+        h, _ = model.hidden(inputs)
+        return model.logits(h).flatten(0, 1), flat, None
+    h = model.hidden(inputs, token_type_ids=token_type_ids)
+    keep = flat != IGNORE
+    return model.mlm_logits(h.flatten(0, 1)[keep]), flat[keep], h
+
+
 def token_nll(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor,
               token_type_ids: torch.Tensor | None = None,
               nsp_labels: torch.Tensor | None = None) -> torch.Tensor:
     """Per-token NLL (nats) of every predicted target: all of them for gpt, the masked for bert."""
-    flat = targets.flatten()
-    if model.config.arch == "gpt":
-        h, _ = model.hidden(inputs)
-        logits = model.logits(h).flatten(0, 1)
-    else:
-        h = model.hidden(inputs, token_type_ids=token_type_ids)
-        keep = flat != IGNORE
-        logits, flat = model.mlm_logits(h.flatten(0, 1)[keep]), flat[keep]
+    logits, flat, _ = predicted_logits(model, inputs, targets, token_type_ids)
     return F.cross_entropy(logits.float(), flat, reduction="none")

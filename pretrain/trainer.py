@@ -111,6 +111,7 @@ class Trainer:
     # ---- set-up -------------------------------------------------------------------------
     def _setup_data(self) -> None:
         from pretrain import loader
+        from pretrain.tokenizer import special_ids
 
         teacher_tok = None
         if self.teacher_path:
@@ -129,6 +130,9 @@ class Trainer:
                  else self.data.tokenizer.get_vocab_size())
         self.cfg = replace(self.cfg, model=replace(self.cfg.model, vocab_size=vocab))
         self.bytes_table = loader.byte_lengths(self.data.tokenizer, vocab)
+        # Looked up once: _inputs needs them for every BERT micro batch.
+        self.special_ids = special_ids(self.data.tokenizer)
+        self.special_list = sorted(self.special_ids.values())
 
     def _setup_model(self) -> None:
         import torch
@@ -175,12 +179,11 @@ class Trainer:
     def _inputs(self, batch: Any) -> dict:
         """Model inputs and targets for one (micro, T + 1) window batch."""
         from pretrain.objectives import mask_tokens, nsp_pairs
-        from pretrain.tokenizer import special_ids
 
         dev = self.dist.device
         if self.cfg.model.arch == "gpt":
             return {"inputs": batch[:, :-1].to(dev), "targets": batch[:, 1:].to(dev)}
-        ids = special_ids(self.data.tokenizer)
+        ids = self.special_ids
         window = batch[:, :-1]
         out: dict = {}
         if self.cfg.model.nsp:
@@ -188,7 +191,7 @@ class Trainer:
                                               generator=self.mask_gen)
             out.update(token_type_ids=types.to(dev), nsp_labels=labels.to(dev))
         inputs, targets = mask_tokens(window, vocab_size=self.cfg.model.vocab_size,
-                                      mask_id=ids["mask"], special_ids=sorted(ids.values()),
+                                      mask_id=ids["mask"], special_ids=self.special_list,
                                       prob=self.cfg.train.mlm_prob, generator=self.mask_gen)
         out.update(inputs=inputs.to(dev), targets=targets.to(dev))
         return out
