@@ -31,6 +31,7 @@ from typing import Any
 from pretrain.clean import CleanConfig, build_steps, run_pipeline
 from pretrain.errors import HarnessError
 from pretrain.fsutil import replace_dir
+from pretrain.progress import quiet
 from pretrain.report import CorpusStats
 
 FORMAT = 1
@@ -99,15 +100,11 @@ def build_corpus(source: str, out: str | Path, *, clean: CleanConfig | None = No
     return out
 
 
-def _quiet() -> bool:
-    return os.environ.get("HARNESS_QUIET") == "1" or os.environ.get("RANK", "0") != "0"
-
-
 def _progress(docs: Iterator[dict], stats, total: int | None) -> Iterator[dict]:  # type: ignore[no-untyped-def]
     """A tqdm bar over the bytes the source has read (rate and ETA when the size is known)."""
     from tqdm.auto import tqdm
 
-    with tqdm(total=total, desc="cleaning", unit="B", unit_scale=True, disable=_quiet(),
+    with tqdm(total=total, desc="cleaning", unit="B", unit_scale=True, disable=quiet(),
               dynamic_ncols=True) as bar:
         for doc in docs:
             bar.update(stats.bytes - bar.n)

@@ -94,11 +94,9 @@ def _write_split(folder: Path, split: str, texts: Iterator[str], tok: Tokenizer,
                  prefix: list[int], suffix: list[int], dtype: Any,
                  total: int | None = None) -> tuple[int, int]:
     """Stream-encode ``texts`` in batches into ``{split}.bin``; returns (tokens, docs)."""
-    from tqdm.auto import tqdm
+    from pretrain.progress import bar as progress_bar
 
-    quiet = os.environ.get("HARNESS_QUIET") == "1" or os.environ.get("RANK", "0") != "0"
-    bar = tqdm(desc=f"tokenizing {split}", unit="doc", total=total, disable=quiet,
-               dynamic_ncols=True)
+    bar = progress_bar(desc=f"tokenizing {split}", unit="doc", total=total)
     starts: list[int] = []
     n = 0
     texts = iter(texts)

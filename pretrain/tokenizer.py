@@ -125,7 +125,9 @@ class _CountingIter:
 
 def _show_progress() -> bool:
     """The trainer's own progress bars, off under --quiet and on non-zero ranks."""
-    return not (os.environ.get("HARNESS_QUIET") == "1" or os.environ.get("RANK", "0") != "0")
+    from pretrain.progress import quiet
+
+    return not quiet()
 
 
 def _gpt(vocab_size: int, min_frequency: int):  # type: ignore[no-untyped-def]
