@@ -21,11 +21,9 @@ def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
     """Two groups: decayed linear weights, and everything else undecayed."""
     embeddings = {id(m.weight) for m in model.modules() if isinstance(m, nn.Embedding)}
     decay, no_decay = [], []
-    seen: set[int] = set()
-    for _, p in model.named_parameters():
-        if not p.requires_grad or id(p) in seen:
+    for p in model.parameters():  # yields a tied parameter once
+        if not p.requires_grad:
             continue
-        seen.add(id(p))
         # ndim < 2 covers biases and LayerNorm gains; embeddings are matrices but shared
         # with the output head, where decay fights the logit scale.
         (no_decay if p.ndim < 2 or id(p) in embeddings else decay).append(p)
