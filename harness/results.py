@@ -12,16 +12,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import platform
 import re
-import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pretrain.errors import HarnessError
+from pretrain.fsutil import read_jsonl, write_text_atomic
 
 SCHEMA_VERSION = 1
 LIBRARIES = ("pretrain-harness", "torch", "transformers", "tokenizers", "sacrebleu",
@@ -99,23 +98,9 @@ def predictions_path(out: Path, model_id: str, task: str, seed: int,
     return result_dir(out, model_id, task, mode) / name
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to a temporary sibling, then rename it over ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_json(path: Path, data: Any) -> None:
     """Atomically write pretty JSON."""
-    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=True, default=_jsonable) + "\n")
+    write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True, default=_jsonable) + "\n")
 
 
 def read_json(path: Path) -> Any:
@@ -154,25 +139,13 @@ def iter_results(out: Path) -> Iterator[Result]:
 def write_predictions(path: Path, rows: Iterable[dict[str, Any]]) -> None:
     """Atomically write one JSON object per line."""
     lines = (json.dumps(r, ensure_ascii=False, sort_keys=True, default=_jsonable) for r in rows)
-    atomic_write_text(path, "".join(line + "\n" for line in lines))
+    write_text_atomic(path, "".join(line + "\n" for line in lines))
 
 
 def read_predictions(path: Path) -> list[dict[str, Any]]:
     """Read ``predictions.jsonl``; a broken line is a user error naming the line."""
-    rows = []
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise HarnessError(f"no predictions at {path}", hint="run `harness eval` first") from exc
-    for i, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError as exc:
-            raise HarnessError(f"{path}:{i} is not valid JSON ({exc.msg})",
-                               hint="delete the file and re-run the evaluation") from exc
-    return rows
+    return read_jsonl(path, missing_hint="run `harness eval` first",
+                      broken_hint="delete the file and re-run the evaluation")
 
 
 def library_versions() -> dict[str, str]:

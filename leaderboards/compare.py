@@ -18,9 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from harness.results import read_predictions
 from leaderboards.board import LOWER_IS_BETTER
 from pretrain.errors import HarnessError
+from pretrain.fsutil import read_jsonl
 
 # Corpus-level metrics: compared here through the mean of their per-example scores.
 CORPUS_LEVEL = frozenset({"bleu", "chrf", "ter", "distinct_1", "distinct_2", "macro_f1",
@@ -99,7 +99,8 @@ def _scores(doc: dict[str, Any]) -> dict[str, dict[str, float]]:
     if not file.exists():
         return {}
     out: dict[str, dict[str, float]] = {}
-    for row in read_predictions(file):
+    for row in read_jsonl(file, missing_hint="run `harness eval` first",
+                          broken_hint="delete the file and re-run the evaluation"):
         for metric, value in (row.get("scores") or {}).items():
             if value is not None and not (isinstance(value, float) and math.isnan(value)):
                 out.setdefault(metric, {})[str(row["id"])] = float(value)

@@ -36,10 +36,10 @@ def render(db: str | Path, *, task: str | None = None, fmt: str = "terminal",
 
 def write_view(text: str, out: str | Path) -> Path:
     """Write a rendered view atomically."""
-    from harness.results import atomic_write_text
+    from pretrain.fsutil import write_text_atomic
 
     path = Path(out)
-    atomic_write_text(path, text)
+    write_text_atomic(path, text)
     return path
 
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from pretrain.config import from_dict, to_dict
 from pretrain.errors import HarnessError
-from pretrain.fsutil import replace_dir, sha256_file
+from pretrain.fsutil import replace_dir, sha256_file, write_text_atomic
 from pretrain.presets import RunConfig
 
 FORMAT = "harness-checkpoint/1"
@@ -39,13 +39,6 @@ class Loaded:
     train_state: dict
     path: Path
     content_hash: str
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary sibling and ``os.replace``."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def unwrap(model: Any) -> Any:

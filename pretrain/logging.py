@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pretrain.checkpoint import write_text_atomic
 from pretrain.errors import HarnessError
+from pretrain.fsutil import write_text_atomic
 
 
 def _clean(value: Any) -> Any:
@@ -108,10 +108,9 @@ def _tensorboard(run_dir: Path) -> Any:
 
 def progress_bar(**kwargs: Any) -> Any:
     """A tqdm bar with rate and ETA; silent under --quiet and on ranks other than 0."""
-    from tqdm.auto import tqdm
+    from pretrain.progress import bar
 
-    quiet = os.environ.get("HARNESS_QUIET") == "1" or os.environ.get("RANK", "0") != "0"
-    return tqdm(disable=quiet, dynamic_ncols=True, unit="step", **kwargs)
+    return bar(unit="step", **kwargs)
 
 
 class Meter:

@@ -35,8 +35,8 @@ def finetune(model: str, task_name: str, out: str, seed: int, limit: int | None,
     """
     from pathlib import Path
 
-    from harness.results import atomic_write_text
     from pretrain.errors import HarnessError
+    from pretrain.fsutil import write_text_atomic
     from tasks import get_task, include
     from tasks.runner import NotApplicable, predict
 
@@ -50,7 +50,7 @@ def finetune(model: str, task_name: str, out: str, seed: int, limit: int | None,
     except NotApplicable as exc:
         raise HarnessError(f"{model} cannot be fine-tuned on {task_name}: {exc.reason}",
                            hint="use a gpt checkpoint for generative tasks") from None
-    atomic_write_text(Path(out) / "predictions.jsonl",
+    write_text_atomic(Path(out) / "predictions.jsonl",
                       "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in preds.rows))
     info = preds.info
     click.echo(json.dumps({"task": task.name, "out": out, "n_train": info.get("n_train"),

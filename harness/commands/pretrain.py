@@ -6,10 +6,6 @@ import os
 
 import click
 
-# OpenMP threads that spin while waiting starve everything else on a shared, busy CPU (a
-# 2-3x slowdown measured here); passive waiting costs little. Must be set before torch loads.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
 
 @click.command()
 @click.option("--preset", default="tiny", show_default=True, help="tiny, small or base.")

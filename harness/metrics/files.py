@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from harness.metrics.base import Score, get_metric_class
 from pretrain.errors import HarnessError
+from pretrain.fsutil import read_jsonl as _read_jsonl
 
 
 def read_lines(path: Path) -> list[str]:
@@ -27,16 +27,8 @@ def read_lines(path: Path) -> list[str]:
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
     """Per-document dicts, one JSON object a line (the LM metrics' input)."""
-    rows = []
-    for i, line in enumerate(read_lines(path), 1):
-        if not line.strip():
-            continue
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError as exc:
-            raise HarnessError(f"{path}:{i}: not JSON ({exc.msg})",
-                               hint="LM metrics read one JSON object a line") from exc
-    return rows
+    return _read_jsonl(path, missing_hint="give a JSONL file, one document a line",
+                       broken_hint="LM metrics read one JSON object a line")
 
 
 def parse_pairs(pairs: list[str] | tuple[str, ...]) -> dict[str, str]:
