@@ -4,30 +4,18 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from corpus_fixtures import make_corpus
 
-WORDS = ("the king and queen walk to the old castle where a young knight waits with his "
-         "horse while rain falls on the green hills of the north and the people sing").split()
 SETS = ["model.n_layer=2", "model.n_head=2", "model.n_embd=32", "model.block_size=32",
         "tokenizer.vocab_size=300", "train.batch_size=8", "train.micro_batch_size=4",
         "train.max_steps=24", "train.eval_every=12", "train.ckpt_every=12", "train.log_every=1",
         "train.warmup_steps=4", "train.lr=3e-3", "train.precision=fp32"]
 
-
-def make_corpus(root: Path) -> Path:
-    rng = random.Random(0)
-    root.mkdir(parents=True)
-    for split, count in (("train", 60), ("val", 10)):
-        with open(root / f"{split}.jsonl", "w") as fh:
-            for i in range(count):
-                text = " ".join(" ".join(rng.sample(WORDS, 9)) + "." for _ in range(12))
-                fh.write(json.dumps({"id": f"{split}-{i}", "text": text, "source": "t"}) + "\n")
-    return root
 
 
 def args(corpus: Path, out: Path) -> list[str]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import signal
 import subprocess
 import sys
@@ -12,24 +11,13 @@ import time
 from pathlib import Path
 
 import pytest
+from corpus_fixtures import make_corpus
 
-WORDS = ("the king and queen walk to the old castle where a young knight waits with his "
-         "horse while rain falls on the green hills of the north and the people sing").split()
 SETS = ["model.n_layer=2", "model.n_head=2", "model.n_embd=32", "model.block_size=32",
         "model.dropout=0.1", "tokenizer.vocab_size=300", "train.batch_size=8",
         "train.micro_batch_size=4", "train.max_steps=60", "train.eval_every=20",
         "train.ckpt_every=20", "train.log_every=5", "train.warmup_steps=5", "train.keep_last=10"]
 
-
-def make_corpus(root: Path) -> Path:
-    rng = random.Random(0)
-    root.mkdir(parents=True)
-    for split, count in (("train", 60), ("val", 10)):
-        with open(root / f"{split}.jsonl", "w") as fh:
-            for i in range(count):
-                text = " ".join(" ".join(rng.sample(WORDS, 9)) + "." for _ in range(12))
-                fh.write(json.dumps({"id": f"{split}-{i}", "text": text, "source": "t"}) + "\n")
-    return root
 
 
 def command(corpus: Path, out: Path, arch: str, *extra: str) -> list[str]:

@@ -4,21 +4,18 @@ from __future__ import annotations
 
 import json
 import math
-import random
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import torch
+from corpus_fixtures import make_corpus
 
 from pretrain.checkpoint import load_checkpoint
 from pretrain.config import apply_overrides
 from pretrain.errors import HarnessError
 from pretrain.presets import preset
 from pretrain.trainer import pretrain
-
-WORDS = ("the king and queen walk to the old castle where a young knight waits with his "
-         "horse while rain falls on the green hills of the north and the people sing").split()
 
 TINY = ["model.n_layer=1", "model.n_head=2", "model.n_embd=32", "model.block_size=32",
         "tokenizer.vocab_size=300", "train.batch_size=8", "train.micro_batch_size=4",
@@ -35,17 +32,6 @@ def _one_thread():
     yield
     torch.set_num_threads(before)
 
-
-def make_corpus(root: Path, n_docs: int = 60, seed: int = 0) -> Path:
-    """A built-corpus layout (train/val jsonl) of simple, learnable English-like text."""
-    rng = random.Random(seed)
-    root.mkdir(parents=True, exist_ok=True)
-    for split, count in (("train", n_docs), ("val", max(n_docs // 6, 4))):
-        with open(root / f"{split}.jsonl", "w") as fh:
-            for i in range(count):
-                text = " ".join(" ".join(rng.sample(WORDS, 9)) + "." for _ in range(12))
-                fh.write(json.dumps({"id": f"{split}-{i}", "text": text, "source": "t"}) + "\n")
-    return root
 
 
 def cfg_for(arch: str, *extra: str):
