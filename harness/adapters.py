@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.results import safe_name
-from pretrain.errors import HarnessError
+from harnesskit.errors import HarnessError
 from tasks.models import hf_content_hash
 
 CURVE_POINTS = 200  # loss-curve points kept per run (evenly thinned)
@@ -64,8 +64,8 @@ def _describe_ours(path: Path) -> ModelRef:
     """
     import torch
 
-    from pretrain.checkpoint import read_config, resolve_checkpoint
-    from pretrain.model import build_model
+    from pretrain.engine.checkpoint import read_config, resolve_checkpoint
+    from pretrain.engine.model import build_model
 
     ckpt = resolve_checkpoint(path)
     cfg, _ = read_config(ckpt)

@@ -3,7 +3,7 @@
 Each subcommand lives in ``harness/commands/<name>.py`` and is imported only
 when it runs (or when ``--help`` of that subcommand is asked for), so that
 ``harness --help`` starts without importing torch. User errors
-(:class:`pretrain.errors.HarnessError`) are caught once, in :func:`main`: one
+(:class:`harnesskit.errors.HarnessError`) are caught once, in :func:`main`: one
 line on stderr and exit code 2; ``--debug`` shows the traceback instead.
 """
 
@@ -15,7 +15,7 @@ import sys
 
 import click
 
-from pretrain.errors import HarnessError
+from harnesskit.errors import HarnessError
 
 # Spinning OpenMP threads starve everything else on a shared CPU (2-30x slower steps were
 # measured on 2 busy cores); passive waits cost little. Must be set before torch loads.
@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     if not {"--help", "-h", "--version"} & set(args) and args:
-        from pretrain.hub import go_offline_if_unreachable
+        from harnesskit.hub import go_offline_if_unreachable
 
         go_offline_if_unreachable()
     try:

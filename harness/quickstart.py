@@ -18,7 +18,7 @@ from pathlib import Path
 
 import click
 
-from pretrain.errors import HarnessError
+from harnesskit.errors import HarnessError
 
 # One task per family; together they cover every metric family of SPEC §6.
 QUICK_TASKS = ("shakespeare-lm", "bbc-news", "faq-qa", "debian-summaries", "ding-en-de",
@@ -64,7 +64,7 @@ class QuickstartReport:
 
 
 def _say(msg: str) -> None:
-    from harness.progress import quiet
+    from harnesskit.progress import quiet
 
     if not quiet():
         click.echo(msg, err=True)
@@ -73,10 +73,10 @@ def _say(msg: str) -> None:
 def pretrain_tiny(arch: str, steps: int, corpus: str, run_dir: Path,
                   sets: tuple[str, ...] = ()) -> Path:
     """Pretrain (or reuse) a ``tiny`` model for ``steps`` optimizer steps; returns the run dir."""
-    from pretrain.checkpoint import resolve_checkpoint
-    from pretrain.config import apply_overrides
-    from pretrain.presets import preset
-    from pretrain.trainer import pretrain
+    from harnesskit.config import apply_overrides
+    from pretrain.engine.checkpoint import resolve_checkpoint
+    from pretrain.engine.presets import preset
+    from pretrain.engine.trainer import pretrain
 
     try:
         state = json.loads((resolve_checkpoint(run_dir) / "train_state.json").read_text())
@@ -116,7 +116,7 @@ def minilm_path() -> Path | None:
 
 def _task_groups(cfg: QuickstartConfig) -> list[tuple[list[str], int]]:
     """The quickstart's tasks split by their cap: language modelling gets ``lm_limit``."""
-    from harness.evaluate import include_once
+    from harness.evaluator import include_once
     from tasks import get_task
 
     for folder in cfg.include:
@@ -128,7 +128,7 @@ def _task_groups(cfg: QuickstartConfig) -> list[tuple[list[str], int]]:
 
 def run_quickstart(cfg: QuickstartConfig) -> QuickstartReport:
     """Every stage of the quickstart; returns where things are and the printed leaderboard."""
-    from harness.evaluate import evaluate
+    from harness.evaluator import evaluate
     from leaderboards.views import render, write_view
 
     timings: dict[str, float] = {}

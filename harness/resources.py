@@ -6,7 +6,7 @@ files are copied into ``<venv>/nltk_data/corpora/wordnet`` (``sys.prefix`` is
 on ``nltk.data.path``), with the ``lexnames`` table that Debian does not ship.
 
 Debian's Translation lists (package descriptions in en/de/fr, DATA.md) are
-fetched once by ``pretrain.debian.ensure_lists`` into ``data_home()/apt``;
+fetched once by ``pretrain.data.debian.ensure_lists`` into ``data_home()/apt``;
 until the data package provides that function, that step is skipped.
 
 Run as ``python -m harness.resources``; it is idempotent and quick when done.
@@ -18,7 +18,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from pretrain.fsutil import replace_dir
+from harnesskit.fsutil import replace_dir
 
 DEBIAN_WORDNET = Path("/usr/share/wordnet")
 
@@ -65,10 +65,10 @@ def install_wordnet(source: Path = DEBIAN_WORDNET, target_root: Path | None = No
 
 
 def fetch_debian_lists(quiet: bool) -> None:
-    """Fetch apt's Translation lists once (pretrain.debian); a failure is only a note."""
+    """Fetch apt's Translation lists once (pretrain.data.debian); a failure is only a note."""
     try:
-        from pretrain.debian import ensure_lists
-        from pretrain.sources import data_home
+        from harnesskit.paths import data_home
+        from pretrain.data.debian import ensure_lists
     except ImportError:
         return  # the data package does not provide them yet
     try:

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pretrain.errors import HarnessError
-from pretrain.fsutil import read_jsonl, write_text_atomic
+from harnesskit.errors import HarnessError
+from harnesskit.fsutil import read_jsonl, write_text_atomic
 
 SCHEMA_VERSION = 1
 LIBRARIES = ("pretrain-harness", "torch", "transformers", "tokenizers", "sacrebleu",

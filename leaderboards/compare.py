@@ -18,9 +18,9 @@ from typing import Any
 
 import numpy as np
 
+from harnesskit.errors import HarnessError
+from harnesskit.fsutil import read_jsonl
 from leaderboards.board import LOWER_IS_BETTER
-from pretrain.errors import HarnessError
-from pretrain.fsutil import read_jsonl
 
 # Corpus-level metrics: compared here through the mean of their per-example scores.
 CORPUS_LEVEL = frozenset({"bleu", "chrf", "ter", "distinct_1", "distinct_2", "macro_f1",

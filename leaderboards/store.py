@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from pretrain.errors import HarnessError
+from harnesskit.errors import HarnessError
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS results (

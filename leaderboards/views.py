@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pretrain.errors import HarnessError
+from harnesskit.errors import HarnessError
 
 FORMATS = ("terminal", "markdown", "csv", "json", "html")
 
@@ -36,7 +36,7 @@ def render(db: str | Path, *, task: str | None = None, fmt: str = "terminal",
 
 def write_view(text: str, out: str | Path) -> Path:
     """Write a rendered view atomically."""
-    from pretrain.fsutil import write_text_atomic
+    from harnesskit.fsutil import write_text_atomic
 
     path = Path(out)
     write_text_atomic(path, text)

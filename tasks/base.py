@@ -11,31 +11,16 @@ the generative and zero-shot paths. Subclasses implement :meth:`Task.build`
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-SPLITS = ("train", "validation", "test")
+from tasks import baselines, data
+from tasks.example import SPLITS, Example, first_sentence
+
+__all__ = ["SPLITS", "Example", "first_sentence"]  # re-exported: part of the task API
+
 FAMILIES = ("classification", "qa", "summarization", "translation", "dialogue", "lm")
-
-
-@dataclass(frozen=True, kw_only=True)
-class Example:
-    """One example: ``input`` is a string, or a dict for QA (question, context)."""
-
-    id: str
-    input: str | dict
-    references: list[str]
-    label: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Example:
-        return cls(id=str(d["id"]), input=d["input"], references=list(d.get("references") or []),
-                   label=d.get("label"))
 
 
 @dataclass(frozen=True)
@@ -84,13 +69,6 @@ class FinetuneDefaults:
 FINETUNE_KEYS = tuple(f.name for f in dataclasses.fields(FinetuneDefaults))
 
 
-def first_sentence(text: str) -> str:
-    """The first sentence of ``text`` (up to . ! or ? followed by space), stripped."""
-    text = " ".join(text.split())
-    m = re.search(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])", text)
-    return text[: m.start()].strip() if m else text.strip()
-
-
 class Task:
     """Base of every task; see the family subclasses below."""
 
@@ -119,21 +97,18 @@ class Task:
 
     def examples(self, split: str) -> list[Example]:
         """The examples of ``split`` (train, validation or test), built and cached once."""
-        from tasks.data import load_split
 
-        return load_split(self, split)
+        return data.load_split(self, split)
 
     def sizes(self) -> dict[str, int]:
         """Number of examples per split (builds the data if needed)."""
-        from tasks.data import cached_meta
 
-        return dict(cached_meta(self)["sizes"])
+        return dict(data.cached_meta(self)["sizes"])
 
     def data_hash(self) -> str:
         """sha256 (16 hex) of the built splits' content."""
-        from tasks.data import cached_meta
 
-        return str(cached_meta(self)["hash"])
+        return str(data.cached_meta(self)["hash"])
 
     # -- modelling -------------------------------------------------------
     def prompt(self, ex: Example) -> str:
@@ -177,7 +152,6 @@ class ClassificationTask(Task):
         return str(ex.label)
 
     def baselines(self):  # type: ignore[no-untyped-def]
-        from tasks import baselines
 
         return {"majority": baselines.majority, "tfidf-logreg": baselines.tfidf_logreg}
 
@@ -194,7 +168,6 @@ class QATask(Task):
         return f"{ex.input['context']}\nQuestion: {ex.input['question']}\nAnswer:"
 
     def baselines(self):  # type: ignore[no-untyped-def]
-        from tasks import baselines
 
         return {"first-sentence": baselines.qa_first_sentence}
 
@@ -211,7 +184,6 @@ class SummarizationTask(Task):
         return f"{ex.input}\nSummary:"
 
     def baselines(self):  # type: ignore[no-untyped-def]
-        from tasks import baselines
 
         return {"lead-1": baselines.lead_1}
 
@@ -233,7 +205,6 @@ class TranslationTask(Task):
         return f"{src}: {ex.input}\n{tgt}:"
 
     def baselines(self):  # type: ignore[no-untyped-def]
-        from tasks import baselines
 
         return {"copy-source": baselines.copy_source}
 
@@ -250,7 +221,6 @@ class DialogueTask(Task):
         return f"A: {ex.input}\nB:"
 
     def baselines(self):  # type: ignore[no-untyped-def]
-        from tasks import baselines
 
         return {"retrieval": baselines.retrieval_reply}
 
@@ -264,7 +234,6 @@ class LMTask(Task):
     stride: ClassVar[int | None] = None  # sliding-window stride in tokens; None = half the context
 
     def baselines(self):  # type: ignore[no-untyped-def]
-        from tasks import baselines
 
         return {"unigram-bytes": baselines.unigram_bytes}
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 
-from tasks.base import Example, first_sentence
+from tasks.example import Example, first_sentence
 
 
 def majority(train: list[Example], test: list[Example]) -> list[str]:

@@ -13,12 +13,15 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from pretrain.errors import HarnessError
-from pretrain.fsutil import replace_dir
-from pretrain.sources import data_home
-from tasks.base import SPLITS, Example, Task
+from harnesskit.errors import HarnessError
+from harnesskit.fsutil import replace_dir
+from harnesskit.paths import data_home
+from tasks.example import SPLITS, Example
+
+if TYPE_CHECKING:  # type hints only: Task calls into this module
+    from tasks.base import Task
 
 T = TypeVar("T")
 FORMAT = 2  # bump when the on-disk layout or order of built splits changes

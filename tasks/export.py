@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from pretrain.errors import HarnessError
-from pretrain.fsutil import replace_dir
+from harnesskit.errors import HarnessError
+from harnesskit.fsutil import replace_dir
 from tasks.base import SPLITS, Example, Task
 from tasks.data import ensure_built
 
@@ -85,3 +85,19 @@ def format_task_report(report: dict[str, Any]) -> str:
     if labels:
         lines.append("train labels: " + ", ".join(f"{k} {v}" for k, v in labels.items()))
     return "\n".join(lines)
+
+
+def task_test_texts(name: str) -> list[str] | None:
+    """A registered task's test texts (input and references), for decontamination;
+    ``None`` when no task has that name. A known task's own errors surface with their hint."""
+    from tasks import get_task, list_tasks
+
+    if name not in list_tasks():
+        return None
+    return [_example_text(ex) for ex in get_task(name).examples("test")]
+
+
+def _example_text(ex: Any) -> str:
+    parts = [ex.input if isinstance(ex.input, str) else " ".join(map(str, ex.input.values()))]
+    parts.extend(ex.references or [])
+    return "\n".join(parts)

@@ -129,7 +129,7 @@ def train(tm: TaskModel, train_exs: list[Example], val_exs: list[Example]) -> di
     """Fine-tune in place; restores the weights of the epoch with the lowest validation loss."""
     import torch
 
-    from harness.progress import bar as progress
+    from harnesskit.progress import bar as progress
 
     ft = tm.cfg.task
     rng = random.Random(tm.cfg.seed)
@@ -214,7 +214,7 @@ def finetune(model: str | Backbone, task: Task, *, seed: int = 0, limit: int | N
 
 def _check_out(out: Path) -> None:
     """Refuse to replace a folder that holds something other than a fine-tuned model."""
-    from pretrain.errors import HarnessError
+    from harnesskit.errors import HarnessError
 
     if out.exists() and (not out.is_dir() or (any(out.iterdir())
                                               and not (out / "finetune.json").is_file())):
@@ -229,7 +229,7 @@ def save_finetuned(tm: TaskModel, out: Path, info: dict[str, Any]) -> None:
 
     from safetensors.torch import save_file
 
-    from pretrain.fsutil import replace_dir
+    from harnesskit.fsutil import replace_dir
     from tasks.models import save_backbone
 
     tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pretrain.errors import HarnessError
-from pretrain.fsutil import sha256_file
+from harnesskit.errors import HarnessError
+from harnesskit.fsutil import sha256_file
 
 
 @dataclass
@@ -54,7 +54,7 @@ def model_kind(model: str) -> str:
     """``gpt``, ``bert`` or ``hf`` without loading weights."""
     if model.startswith("hf:"):
         return "hf"
-    from pretrain.checkpoint import read_config, resolve_checkpoint
+    from pretrain.engine.checkpoint import read_config, resolve_checkpoint
 
     cfg, _ = read_config(resolve_checkpoint(model))
     return cfg.model.arch
@@ -83,8 +83,8 @@ def load_backbone(model: str, device: str | None = None) -> Backbone:
 def _load(model: str) -> Backbone:
     if model.startswith("hf:"):
         return _load_hf(Path(model[3:]).expanduser())
-    from pretrain.checkpoint import load_checkpoint
-    from pretrain.tokenizer import special_ids
+    from pretrain.data.tokenizer import special_ids
+    from pretrain.engine.checkpoint import load_checkpoint
 
     loaded = load_checkpoint(model)
     cfg = loaded.config.model
@@ -144,7 +144,7 @@ def save_backbone(backbone: Backbone, out: Path) -> None:
         backbone.module.save_pretrained(str(out / "backbone"))
         backbone.tokenizer.save(str(out / "backbone" / "tokenizer.json"))
         return
-    from pretrain.checkpoint import save_model_checkpoint
+    from pretrain.engine.checkpoint import save_model_checkpoint
 
     save_model_checkpoint(out / "backbone", backbone.module, backbone.tokenizer,
                           backbone.run_config, extra={"finetuned_from": backbone.model_id})

@@ -10,13 +10,14 @@ A duplicate name is refused; an unknown name is answered with close matches.
 
 from __future__ import annotations
 
-import difflib
-import importlib
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from pretrain.errors import HarnessError
+from harnesskit.errors import HarnessError
+from harnesskit.registry import Registry
 from tasks.base import FAMILIES, Task
+from tasks.yaml_task import load_yaml_task, read_yaml_name
 
 ENTRY_POINT_GROUP = "harness.tasks"
 BUILTIN_MODULES = (
@@ -25,62 +26,23 @@ BUILTIN_MODULES = (
 )
 BUILTIN_YAML = Path(__file__).parent / "builtin"
 
-_FACTORIES: dict[str, tuple[str, Callable[[], Task]]] = {}
-_INSTANCES: dict[str, Task] = {}
-_LOADED = False
-_INCLUDED: list[Path] = []
 
+class TaskRegistry(Registry[Callable[[], Task]]):
+    """Tasks by name -> a factory (the class, or a YAML loader); instances are cached.
 
-def _add(name: str, origin: str, factory: Callable[[], Task]) -> None:
-    if not name:
-        raise ValueError(f"a task from {origin} has no name")
-    if name in _FACTORIES:
-        raise ValueError(f"duplicate task name {name!r}: from {origin} and {_FACTORIES[name][0]}")
-    _FACTORIES[name] = (origin, factory)
+    Besides built-in modules and entry points naming classes, it takes YAML files:
+    ``tasks/builtin/*.yaml``, folders passed to :func:`include`, and entry points whose
+    value is a ``.yaml`` path.
+    """
 
+    def _load_extras(self) -> None:
+        for path in sorted(BUILTIN_YAML.glob("*.yaml")):
+            _add_yaml(path, f"built-in {path.name}")
 
-def register_task(cls: type[Task]) -> type[Task]:
-    """Class decorator: add a :class:`Task` subclass to the registry under ``cls.name``."""
-    if not (isinstance(cls, type) and issubclass(cls, Task)):
-        raise TypeError(f"register_task expects a Task subclass, got {cls!r}")
-    if cls.family not in FAMILIES:
-        raise ValueError(f"task {cls.name!r}: family {cls.family!r} is not one of {FAMILIES}")
-    _add(cls.name, f"{cls.__module__}.{cls.__qualname__}", cls)
-    return cls
-
-
-def _add_yaml(path: Path, origin: str) -> None:
-    from tasks.yaml_task import load_yaml_task, read_yaml_name
-
-    name = read_yaml_name(path)
-    _add(name, origin, lambda: load_yaml_task(path))
-
-
-def include(folder: str | Path) -> list[str]:
-    """Register every ``*.yaml``/``*.yml`` task in ``folder``; returns their names."""
-    folder = Path(folder)
-    if not folder.exists():
-        raise HarnessError(f"task folder {folder} does not exist", hint="pass an existing folder")
-    _ensure_loaded()
-    before = set(_FACTORIES)
-    files = [folder] if folder.is_file() else sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")])
-    for path in files:
-        try:
-            _add_yaml(path, str(path))
-        except ValueError as exc:
-            raise HarnessError(str(exc), hint="rename one of the tasks") from None
-    _INCLUDED.append(folder)
-    return sorted(set(_FACTORIES) - before)
-
-
-def _load_entry_points() -> None:
-    from importlib.metadata import entry_points
-
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        origin = f"entry point {ep.name} = {ep.value}"
+    def _add_entry_point(self, ep: Any, origin: str) -> None:
         if ":" not in ep.value and ep.value.endswith((".yaml", ".yml")):
             _add_yaml(Path(ep.value), origin)
-            continue
+            return
         try:
             obj = ep.load()
         except Exception as exc:  # a broken plugin must not hide the other tasks
@@ -89,25 +51,47 @@ def _load_entry_points() -> None:
         if not (isinstance(obj, type) and issubclass(obj, Task)):
             raise HarnessError(f"task plugin {origin} is not a Task subclass",
                                hint="point the entry point at a class deriving tasks.base.Task")
-        _add(obj.name or ep.name, origin, obj)
+        self.add(obj.name or ep.name, obj, origin)
 
 
-def _ensure_loaded() -> None:
-    global _LOADED
-    if _LOADED:
-        return
-    _LOADED = True
-    for module in BUILTIN_MODULES:
-        importlib.import_module(module)
-    for path in sorted(BUILTIN_YAML.glob("*.yaml")):
-        _add_yaml(path, f"built-in {path.name}")
-    _load_entry_points()
+TASKS = TaskRegistry("task", group=ENTRY_POINT_GROUP, builtins=BUILTIN_MODULES,
+                     hint="see `harness tasks list`")
+_INSTANCES: dict[str, Task] = {}
+
+
+def register_task(cls: type[Task]) -> type[Task]:
+    """Class decorator: add a :class:`Task` subclass to the registry under ``cls.name``."""
+    if not (isinstance(cls, type) and issubclass(cls, Task)):
+        raise TypeError(f"register_task expects a Task subclass, got {cls!r}")
+    if cls.family not in FAMILIES:
+        raise ValueError(f"task {cls.name!r}: family {cls.family!r} is not one of {FAMILIES}")
+    TASKS.add(cls.name, cls, f"{cls.__module__}.{cls.__qualname__}")
+    return cls
+
+
+def _add_yaml(path: Path, origin: str) -> None:
+    name = read_yaml_name(path)
+    TASKS.add(name, lambda: load_yaml_task(path), origin)
+
+
+def include(folder: str | Path) -> list[str]:
+    """Register every ``*.yaml``/``*.yml`` task in ``folder``; returns their names."""
+    folder = Path(folder)
+    if not folder.exists():
+        raise HarnessError(f"task folder {folder} does not exist", hint="pass an existing folder")
+    before = set(TASKS.load())
+    files = [folder] if folder.is_file() else sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")])
+    for path in files:
+        try:
+            _add_yaml(path, str(path))
+        except ValueError as exc:
+            raise HarnessError(str(exc), hint="rename one of the tasks") from None
+    return sorted(set(TASKS.load()) - before)
 
 
 def list_tasks(family: str | None = None) -> list[str]:
     """Names of every registered task (optionally of one family), sorted."""
-    _ensure_loaded()
-    names = sorted(_FACTORIES)
+    names = TASKS.names()
     if family is None:
         return names
     return [n for n in names if get_task(n).family == family]
@@ -115,33 +99,19 @@ def list_tasks(family: str | None = None) -> list[str]:
 
 def get_task(name: str) -> Task:
     """The task called ``name``; an unknown name is a HarnessError with close matches."""
-    _ensure_loaded()
-    if name not in _FACTORIES:
-        close = difflib.get_close_matches(name, list(_FACTORIES), n=3)
-        hint = f"did you mean {', '.join(close)}?" if close else "see `harness tasks list`"
-        raise HarnessError(f"unknown task {name!r}", hint=hint)
+    factory = TASKS.get(name)
     if name not in _INSTANCES:
-        _INSTANCES[name] = _FACTORIES[name][1]()
+        _INSTANCES[name] = factory()
     return _INSTANCES[name]
 
 
 def origin_of(name: str) -> str:
     """Where a task was registered from (module, YAML file or entry point)."""
-    _ensure_loaded()
-    return _FACTORIES[name][0]
+    return TASKS.origin(name)
 
 
 def reset() -> None:
-    """Forget every registration (tests; the next lookup reloads built-ins and plugins).
-
-    Built-in modules register at import, so they are re-imported on reload.
-    """
-    import sys
-
-    global _LOADED
-    _FACTORIES.clear()
+    """Forget every registration but the built-in classes (tests; the next lookup reloads
+    the YAML files and plugins)."""
+    TASKS.reset()
     _INSTANCES.clear()
-    _INCLUDED.clear()
-    _LOADED = False
-    for module in BUILTIN_MODULES:
-        sys.modules.pop(module, None)

@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from pretrain.errors import HarnessError
+from harnesskit.errors import HarnessError
 from tasks.base import Example, Task
 from tasks.finetune import NotApplicable
 from tasks.models import Backbone

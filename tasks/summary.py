@@ -10,7 +10,7 @@ from tasks.registry import get_task, include, list_tasks, origin_of
 
 def task_rows(family: str | None = None, includes: Iterable[str] = ()) -> list[dict[str, Any]]:
     """One row per task: name, family, source, sizes (when available), metrics, availability."""
-    from harness.progress import bar
+    from harnesskit.progress import bar
 
     for folder in includes:
         include(folder)

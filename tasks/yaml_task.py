@@ -22,10 +22,11 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
-from pretrain.errors import HarnessError
+from harnesskit.errors import HarnessError
 from tasks.base import (
     FAMILIES,
     FAMILY_CLASSES,
@@ -48,13 +49,6 @@ FAMILY_FIELDS = {
     "lm": ({"text"}, {"id"}),
 }
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
-
-
-def known_metrics() -> set[str]:
-    """The names in the ``harness.metrics`` registry (built-ins and installed plugins)."""
-    from harness.metrics import list_metrics
-
-    return set(list_metrics())
 
 
 def read_yaml(path: Path) -> Any:
@@ -126,11 +120,10 @@ def _check_fields(family: Any, fields: Any, problems: list[str]) -> None:
         problems.append("fields.labels: must be a non-empty list of label names")
 
 
-def _check_metrics(metrics: Any, problems: list[str]) -> None:
+def _check_metrics(metrics: Any, problems: list[str], known: Collection[str] | None) -> None:
     if not isinstance(metrics, list) or not metrics:
         problems.append("metrics: must be a non-empty list of metric names")
         return
-    known = known_metrics()
     for i, m in enumerate(metrics):
         name = m.get("name") if isinstance(m, dict) else m
         if isinstance(m, dict) and (set(m) - {"name", "options"} or
@@ -138,7 +131,7 @@ def _check_metrics(metrics: Any, problems: list[str]) -> None:
             problems.append(f"metrics[{i}]: a mapping takes only name and options (a mapping)")
         if not isinstance(name, str):
             problems.append(f"metrics[{i}]: must be a name or {{name, options}}")
-        elif name not in known:
+        elif known is not None and name not in known:
             problems.append(f"metrics[{i}]: unknown metric {name!r}")
 
 
@@ -157,8 +150,12 @@ def _check_finetune(ft: Any, problems: list[str]) -> None:
             problems.append(str(exc))
 
 
-def validate_task_dict(data: Any, base: Path = Path(".")) -> list[str]:
-    """Every problem of a YAML task description (an empty list when it is valid)."""
+def validate_task_dict(data: Any, base: Path = Path("."),
+                       known_metrics: Collection[str] | None = None) -> list[str]:
+    """Every problem of a YAML task description (an empty list when it is valid).
+
+    Metric names are checked against ``known_metrics`` when the caller (the layer that
+    owns the metrics) passes them; tasks name metrics by string and do not import them."""
     if not isinstance(data, dict):
         return ["the file must hold a mapping (name, family, source, fields, metrics)"]
     problems = [f"{k}: unknown key (known: {', '.join(sorted(TOP_KEYS))})"
@@ -179,7 +176,7 @@ def validate_task_dict(data: Any, base: Path = Path(".")) -> list[str]:
     if "fields" in data:
         _check_fields(family, data["fields"], problems)
     if "metrics" in data:
-        _check_metrics(data["metrics"], problems)
+        _check_metrics(data["metrics"], problems, known_metrics)
     if "finetune" in data:
         _check_finetune(data["finetune"], problems)
     langs = data.get("languages")
@@ -188,10 +185,10 @@ def validate_task_dict(data: Any, base: Path = Path(".")) -> list[str]:
     return problems
 
 
-def validate_yaml(path: str | Path) -> list[str]:
+def validate_yaml(path: str | Path, known_metrics: Collection[str] | None = None) -> list[str]:
     """Every problem of the YAML task file at ``path`` (empty when valid)."""
     path = Path(path)
-    return validate_task_dict(read_yaml(path), path.parent)
+    return validate_task_dict(read_yaml(path), path.parent, known_metrics)
 
 
 def load_yaml_task(path: str | Path) -> Task:

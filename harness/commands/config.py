@@ -26,8 +26,8 @@ def show(preset: str, arch: str, sets: tuple[str, ...], as_json: bool) -> None:
       harness config show --preset small --arch bert
       harness config show --preset tiny --set train.lr=3e-3 --json
     """
-    from pretrain.config import apply_overrides, describe, to_dict
-    from pretrain.presets import preset as make_preset
+    from harnesskit.config import apply_overrides, describe, to_dict
+    from pretrain.engine.presets import preset as make_preset
 
     cfg = apply_overrides(make_preset(preset, arch), sets)
     if as_json:

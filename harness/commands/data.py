@@ -25,7 +25,7 @@ def list_cmd(as_json: bool) -> None:
       harness data list
       harness data list --json
     """
-    from pretrain.sources import list_sources
+    from pretrain.data.sources import list_sources
 
     rows = list_sources()
     if as_json:
@@ -56,7 +56,7 @@ def list_cmd(as_json: bool) -> None:
 @click.option("--no-quality", is_flag=True, help="No Gopher/C4 quality rules.")
 @click.option("--languages", default=None, help="Languages to keep, e.g. en,de [default: en].")
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
-              help="A cleaning threshold, e.g. --set min_words=20 (see pretrain.clean.CleanConfig).")
+              help="A cleaning threshold, e.g. --set min_words=20 (see pretrain.data.clean.CleanConfig).")
 @click.option("--decontaminate", multiple=True, metavar="TASK|FILE",
               help="Drop documents sharing a 13-gram with this test set (repeatable).")
 @click.option("--text-field", default="text", show_default=True,
@@ -95,9 +95,10 @@ def build(source: str, out: Path, arch: str, vocab_size: int, val_fraction: floa
         return
     import dataclasses
 
-    from pretrain.config import apply_overrides
-    from pretrain.corpus import build_corpus, default_clean
-    from pretrain.report import format_report
+    from harnesskit.config import apply_overrides
+    from pretrain.data.corpus import build_corpus, default_clean
+    from pretrain.data.report import format_report
+    from tasks.export import task_test_texts
 
     flags = dict(zip(STEP_FLAGS, (no_exact_dedup, no_paragraph_dedup, no_near_dedup,
                                   no_langid, no_quality)))
@@ -109,7 +110,7 @@ def build(source: str, out: Path, arch: str, vocab_size: int, val_fraction: floa
     cfg = apply_overrides(dataclasses.replace(default_clean(source), **changes), sets)
     path = build_corpus(source, out, clean=cfg, val_fraction=val_fraction, arch=arch,
                         vocab_size=vocab_size, decontaminate=decontaminate,
-                        text_field=text_field, max_docs=max_docs)
+                        text_field=text_field, max_docs=max_docs, task_texts=task_test_texts)
     report = json.loads((path / "report.json").read_text())
     click.echo(json.dumps(report, indent=2, ensure_ascii=False) if as_json
                else format_report(report))
@@ -128,9 +129,9 @@ def report_cmd(path: str, as_json: bool) -> None:
     """
     import tempfile
 
-    from pretrain.corpus import build_corpus, is_corpus_dir
-    from pretrain.errors import HarnessError
-    from pretrain.report import format_report
+    from harnesskit.errors import HarnessError
+    from pretrain.data.corpus import build_corpus, is_corpus_dir
+    from pretrain.data.report import format_report
 
     folder = Path(path)
     if folder.is_dir() and is_corpus_dir(folder):

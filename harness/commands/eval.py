@@ -70,7 +70,7 @@ def eval_cmd(models: tuple[str, ...], tasks: str, mode: str, limit: int | None, 
       harness eval --model runs/gpt --tasks shakespeare-dialogue --mode zeroshot
       harness eval --model runs/gpt --tasks ding-en-de --limit 100 --ft epochs=1
     """
-    from harness.evaluate import evaluate
+    from harness.evaluator import evaluate
     from leaderboards.views import render
 
     results = evaluate(list(models), tasks, mode=mode, seeds=_seeds(seeds), limit=limit, out=out,

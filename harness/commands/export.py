@@ -20,7 +20,7 @@ def export(model: str, fmt: str, out: str) -> None:
       harness export --model runs/gpt-tiny --format hf --out exported/gpt-tiny
       python -c "from transformers import AutoModelForCausalLM as M; M.from_pretrained('exported/gpt-tiny')"
     """
-    from pretrain.export import export_hf
+    from pretrain.engine.export import export_hf
 
     path = export_hf(model, out)
     click.echo(f"wrote {path}")

@@ -35,8 +35,8 @@ def finetune(model: str, task_name: str, out: str, seed: int, limit: int | None,
     """
     from pathlib import Path
 
-    from pretrain.errors import HarnessError
-    from pretrain.fsutil import write_text_atomic
+    from harnesskit.errors import HarnessError
+    from harnesskit.fsutil import write_text_atomic
     from tasks import get_task, include
     from tasks.runner import NotApplicable, predict
 

@@ -32,9 +32,9 @@ def pretrain(preset: str, arch: str, corpus: str | None, out: str, sets: tuple[s
       harness pretrain --preset tiny --out runs/student --teacher runs/gpt-small --set model.n_layer=2
       torchrun --standalone --nproc_per_node 2 -m harness pretrain --preset small --out runs/s
     """
-    from pretrain.config import apply_overrides
-    from pretrain.presets import preset as make_preset
-    from pretrain.trainer import pretrain as run
+    from harnesskit.config import apply_overrides
+    from pretrain.engine.presets import preset as make_preset
+    from pretrain.engine.trainer import pretrain as run
 
     cfg = apply_overrides(make_preset(preset, arch), sets)
     result = run(cfg, corpus=corpus, out=out, resume=resume, teacher=teacher)

@@ -36,7 +36,7 @@ def score(metric: str, hyp: Path | None, refs: tuple[Path, ...], opts: tuple[str
     """
     from harness.metrics import list_metrics
     from harness.metrics.files import score_files
-    from pretrain.errors import HarnessError
+    from harnesskit.errors import HarnessError
 
     if list_only:
         click.echo("\n".join(list_metrics()))

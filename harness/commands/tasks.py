@@ -82,12 +82,14 @@ def validate(paths: tuple[str, ...]) -> None:
       harness tasks validate my_task.yaml
       harness tasks validate tasks/*.yaml
     """
-    from pretrain.errors import HarnessError
+    from harness.metrics import list_metrics
+    from harnesskit.errors import HarnessError
     from tasks.yaml_task import validate_yaml
 
+    known = set(list_metrics())
     failed = 0
     for path in paths:
-        problems = validate_yaml(path)
+        problems = validate_yaml(path, known)
         if problems:
             failed += 1
             click.echo(f"{path}: {len(problems)} problem(s)")

@@ -19,6 +19,7 @@ from harness.metrics.base import (
     get_metric_class,
     list_metrics,
     load_metric,
+    metric_problems,
     register_metric,
 )
 
@@ -31,5 +32,6 @@ __all__ = [
     "get_metric_class",
     "list_metrics",
     "load_metric",
+    "metric_problems",
     "register_metric",
 ]

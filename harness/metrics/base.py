@@ -14,7 +14,6 @@ entry-point group ``harness.metrics`` (``name = "pkg.module:MetricClass"``).
 
 from __future__ import annotations
 
-import difflib
 import functools
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -24,7 +23,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from pretrain.errors import HarnessError
+from harnesskit.errors import HarnessError
+from harnesskit.registry import Registry
 
 ENTRY_POINT_GROUP = "harness.metrics"
 # Modules holding the built-in metrics; imported on the first registry lookup.
@@ -322,50 +322,23 @@ class MeanMetric(Metric):
 
 
 # ----- the registry -----------------------------------------------------------
-_REGISTRY: dict[str, type[Metric]] = {}
-_LOADED = False
+def _check_metric(name: str, cls: Any) -> str | None:
+    if not (isinstance(cls, type) and issubclass(cls, Metric)):
+        return f"{cls!r} is not a harness.metrics.Metric subclass"
+    return None
+
+
+METRICS: Registry[type[Metric]] = Registry("metric", group=ENTRY_POINT_GROUP,
+                                           builtins=BUILTIN_MODULES, check=_check_metric)
 
 
 def register_metric(cls: type[Metric]) -> type[Metric]:
     """Class decorator: add a Metric subclass under its ``name``; duplicates are a ValueError."""
-    _add(cls.name, cls)
-    return cls
-
-
-def _add(name: str, cls: Any) -> None:
-    if not (isinstance(cls, type) and issubclass(cls, Metric)):
-        raise ValueError(f"metric {name!r}: {cls!r} is not a harness.metrics.Metric subclass")
-    if not name:
-        raise ValueError(f"{cls.__name__} has no metric name")
-    if name in _REGISTRY and _REGISTRY[name] is not cls:
-        raise ValueError(f"metric {name!r} is registered twice "
-                         f"({_REGISTRY[name].__module__} and {cls.__module__})")
-    _REGISTRY[name] = cls
+    return METRICS.add(cls.name, cls)
 
 
 def _load_registry() -> dict[str, type[Metric]]:
-    global _LOADED
-    if _LOADED:
-        return _REGISTRY
-    import importlib
-    from importlib.metadata import entry_points
-
-    for name in BUILTIN_MODULES:
-        module = importlib.import_module(name)
-        # Re-add the module's registered classes: the decorator ran only at first import.
-        for obj in vars(module).values():
-            if (isinstance(obj, type) and issubclass(obj, Metric) and obj.__module__ == name
-                    and obj.name):
-                _add(obj.name, obj)
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        try:
-            cls = ep.load()
-        except Exception as exc:  # a broken plugin must not hide the others
-            raise HarnessError(f"metric plugin {ep.name!r} ({ep.value}) failed to load: {exc}",
-                               hint="fix or uninstall that package") from exc
-        _add(ep.name, cls)
-    _LOADED = True
-    return _REGISTRY
+    return METRICS.load()
 
 
 def list_metrics() -> list[str]:
@@ -374,14 +347,14 @@ def list_metrics() -> list[str]:
 
 
 def get_metric_class(name: str) -> type[Metric]:
-    """The class registered under ``name``; unknown names list the known ones."""
-    registry = _load_registry()
-    if name not in registry:
-        close = difflib.get_close_matches(name, list(registry), n=3, cutoff=0.5)
-        near = f"did you mean {' or '.join(close)}? " if close else ""
-        raise HarnessError(f"unknown metric {name!r}",
-                           hint=f"{near}known metrics: {', '.join(sorted(registry))}")
-    return registry[name]
+    """The class registered under ``name``; unknown names list the close and known ones."""
+    return METRICS.get(name)
+
+
+def metric_problems(specs: Iterable[Any]) -> list[str]:
+    """What is wrong with a task's metric specs (objects with ``name``): unknown names."""
+    known = _load_registry()
+    return [f"unknown metric {s.name!r}" for s in specs if s.name not in known]
 
 
 def load_metric(name: str, **options: Any) -> Metric:
@@ -394,7 +367,7 @@ def progress(items: Iterable[Any], total: int, desc: str, *, unit: str = "seg",
     """A tqdm bar over a long loop (hidden under ``min_total`` items and by --quiet)."""
     if total < min_total:
         return items
-    from harness.progress import bar
+    from harnesskit.progress import bar
 
     return bar(items, total=total, desc=desc, unit=unit, leave=False)
 

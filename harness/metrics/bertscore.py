@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from harness.metrics.base import MeanMetric, Signature, library_version, progress, register_metric
-from pretrain.errors import HarnessError
+from harnesskit.errors import HarnessError
 
 ONLINE_DEFAULT = "roberta-large"
 MAX_LENGTH = 512
@@ -105,7 +105,7 @@ class BERTScore(MeanMetric):
 
     def _load(self) -> Any:
         o = self.options
-        from harness.progress import quiet
+        from harnesskit.progress import quiet
 
         if quiet():  # transformers' own "Loading weights" bar
             from transformers.utils import logging as hf_logging

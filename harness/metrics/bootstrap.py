@@ -22,12 +22,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from statistics import NormalDist
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from harness.metrics.base import Metric
-from pretrain.errors import HarnessError
+from harnesskit.errors import HarnessError
+
+if TYPE_CHECKING:  # type hints only: base imports this module
+    from harness.metrics.base import Metric
 
 
 def _indices(rng: np.random.Generator, n_examples: int) -> np.ndarray:

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from harness.metrics.base import Evaluation, Metric, Signature, library_version, register_metric
-from pretrain.errors import HarnessError
+from harnesskit.errors import HarnessError
 
 MAX_PER_LABEL = 100  # per-label details only up to this many labels
 

@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Any
 
 from harness.metrics.base import Score, get_metric_class
-from pretrain.errors import HarnessError
-from pretrain.fsutil import read_jsonl as _read_jsonl
+from harnesskit.errors import HarnessError
+from harnesskit.fsutil import read_jsonl as _read_jsonl
 
 
 def read_lines(path: Path) -> list[str]:

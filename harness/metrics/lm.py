@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from harness.metrics.base import Evaluation, Metric, Signature, library_version, register_metric
-from pretrain.errors import HarnessError
+from harnesskit.errors import HarnessError
 
 LN2 = math.log(2.0)
 # Columns of the per-document stats rows.

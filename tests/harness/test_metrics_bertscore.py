@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from harness.metrics import load_metric
-from pretrain.errors import HarnessError
+from harnesskit.errors import HarnessError
 
 CANDS = ["The cat sat on the mat.", "A dog barked at the mailman."]
 REFS = [["The cat sat on the mat."], ["The dog was barking at the postman.", "Dogs bark."]]

@@ -7,7 +7,7 @@ import pytest
 
 from harness.metrics import load_metric
 from harness.metrics.bootstrap import bootstrap_ci, paired_bootstrap, paired_bootstrap_scores
-from pretrain.errors import HarnessError
+from harnesskit.errors import HarnessError
 
 GOLD = ["a", "b", "c", "a", "b", "c", "a", "b", "c", "a"] * 3
 GOOD = ["a", "b", "c", "a", "b", "c", "a", "b", "a", "a"] * 3

@@ -7,7 +7,7 @@ import pytest
 from sklearn.metrics import f1_score
 
 from harness.metrics import load_metric
-from pretrain.errors import HarnessError
+from harnesskit.errors import HarnessError
 
 # sklearn.metrics.f1_score / precision_score / recall_score docstrings:
 # y_true = [0, 1, 2, 0, 1, 2], y_pred = [0, 2, 1, 0, 0, 1]

@@ -10,7 +10,7 @@ import torch
 
 from harness.metrics import load_metric
 from harness.metrics.lm import sliding_windows
-from pretrain.errors import HarnessError
+from harnesskit.errors import HarnessError
 
 
 def _docs_from_logits(seed: int = 0) -> tuple[list[dict], torch.Tensor, torch.Tensor]:

@@ -9,7 +9,7 @@ from nltk.translate.meteor_score import meteor_score
 
 from harness.metrics import load_metric
 from harness.metrics.meteor import load_wordnet
-from pretrain.errors import HarnessError
+from harnesskit.errors import HarnessError
 
 # nltk/translate/meteor_score.py docstring
 HYP1 = ("It is a guide to action which ensures that the military always obeys the commands "

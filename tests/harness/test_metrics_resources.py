@@ -36,12 +36,12 @@ def test_missing_wordnet_is_a_note_not_a_failure(tmp_path: Path) -> None:
 
 def test_debian_list_failure_is_a_note(monkeypatch: pytest.MonkeyPatch,
                                        capsys: pytest.CaptureFixture[str]) -> None:
-    import pretrain.debian
+    import pretrain.data.debian
 
     def broken(cache: Path | None = None) -> Path:
         raise RuntimeError("no apt here")
 
-    monkeypatch.setattr(pretrain.debian, "ensure_lists", broken)
+    monkeypatch.setattr(pretrain.data.debian, "ensure_lists", broken)
     resources.fetch_debian_lists(quiet=False)
     assert "Debian translation lists not fetched (no apt here)" in capsys.readouterr().err
 

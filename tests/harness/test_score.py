@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from harness.commands.score import score
 from harness.metrics.files import read_lines, score_files
-from pretrain.errors import HarnessError
+from harnesskit.errors import HarnessError
 
 HYPS = ["The dog bit the man.", "It was not unexpected.", "The man bit him first."]
 REFS_A = ["The dog bit the man.", "It wasn't surprising.", "The man had just bitten him."]

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from harnesskit.errors import HarnessError
 from leaderboards.compare import paired_bootstrap
 from leaderboards.views import compare
-from pretrain.errors import HarnessError
 
 
 def test_paired_bootstrap_clear_difference_and_no_difference() -> None:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from harnesskit.errors import HarnessError
 from leaderboards.store import open_store, parse_url
-from pretrain.errors import HarnessError
 
 
 def _doc(model: str, task: str, seed: int, score: float = 50.0) -> dict:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from harnesskit.errors import HarnessError
 from leaderboards.views import render
-from pretrain.errors import HarnessError
 
 
 def test_terminal_ranks_models_baselines_and_not_applicable(filled_store: Path) -> None:

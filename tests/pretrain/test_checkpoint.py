@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from pretrain.checkpoint import (
+from harnesskit.errors import HarnessError
+from pretrain.engine.checkpoint import (
     load_checkpoint,
     load_optimizer_state,
     point,
@@ -19,9 +20,8 @@ from pretrain.checkpoint import (
     step_dir,
     write_checkpoint_dir,
 )
-from pretrain.errors import HarnessError
-from pretrain.model import build_model
-from pretrain.presets import ModelConfig, preset
+from pretrain.engine.model import build_model
+from pretrain.engine.presets import ModelConfig, preset
 
 
 def _tokenizer():

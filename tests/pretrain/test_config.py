@@ -6,9 +6,16 @@ import dataclasses
 
 import pytest
 
-from pretrain.config import apply_overrides, config_hash, from_dict, parse_sets, to_dict, valid_keys
-from pretrain.errors import ConfigError
-from pretrain.presets import ModelConfig, RunConfig, preset
+from harnesskit.config import (
+    apply_overrides,
+    config_hash,
+    from_dict,
+    parse_sets,
+    to_dict,
+    valid_keys,
+)
+from harnesskit.errors import ConfigError
+from pretrain.engine.presets import ModelConfig, RunConfig, preset
 
 
 def test_override_coerces_types() -> None:

@@ -6,13 +6,13 @@ import json
 
 import pytest
 
-from pretrain.clean import CleanConfig, Normalize, build_steps, run_pipeline, split_sentences
-from pretrain.contamination import find_contamination
-from pretrain.corpus import build_corpus
-from pretrain.dedup import ExactDedup, NearDedup, ParagraphDedup
-from pretrain.errors import HarnessError
-from pretrain.langid import LanguageFilter
-from pretrain.quality import QualityFilter
+from harnesskit.errors import HarnessError
+from pretrain.data.clean import CleanConfig, Normalize, build_steps, run_pipeline, split_sentences
+from pretrain.data.contamination import find_contamination
+from pretrain.data.corpus import build_corpus
+from pretrain.data.dedup import ExactDedup, NearDedup, ParagraphDedup
+from pretrain.data.langid import LanguageFilter
+from pretrain.data.quality import QualityFilter
 
 ENGLISH = [
     "The river runs past the old mill, and the miller has watched it for forty years. "
@@ -150,7 +150,7 @@ def test_all_filtered_corpus_is_a_clear_error(tmp_path):
 def test_minhash_estimates_jaccard():
     import re
 
-    from pretrain.dedup import MinHasher
+    from pretrain.data.dedup import MinHasher
 
     words = " ".join(ENGLISH * 2).split()
     a = " ".join(words)
@@ -171,7 +171,7 @@ def test_minhash_estimates_jaccard():
 def test_lsh_bands_match_datasketch(threshold, num_perm):
     from datasketch import MinHashLSH
 
-    from pretrain.dedup import lsh_params
+    from pretrain.data.dedup import lsh_params
 
     ref = MinHashLSH(threshold=threshold, num_perm=num_perm)
     assert lsh_params(threshold, num_perm) == (ref.b, ref.r)

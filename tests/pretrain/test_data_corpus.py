@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from pretrain.clean import CleanConfig
-from pretrain.corpus import build_corpus, ensure_corpus, iter_documents
-from pretrain.errors import HarnessError
-from pretrain.shards import ShardReader
-from pretrain.tokenizer import load_tokenizer, tokenizer_sha
+from harnesskit.errors import HarnessError
+from pretrain.data.clean import CleanConfig
+from pretrain.data.corpus import build_corpus, ensure_corpus, iter_documents
+from pretrain.data.shards import ShardReader
+from pretrain.data.tokenizer import load_tokenizer, tokenizer_sha
 
 TOPICS = ["river", "castle", "garden", "market", "harbour", "library", "forest", "mountain",
           "village", "theatre", "station", "bridge"]
@@ -56,7 +56,7 @@ def test_build_writes_the_layout_and_consistent_counts(tmp_path):
 
 def test_ensure_corpus_builds_once_then_reuses(tmp_path, monkeypatch):
     src = write_jsonl(tmp_path / "mine.jsonl", [english_doc(i) for i in range(30)])
-    import pretrain.corpus as corpus
+    import pretrain.data.corpus as corpus
 
     built = []
     real = corpus.build_corpus

@@ -7,11 +7,11 @@ from collections import Counter
 
 import pytest
 
-import pretrain.sources as sources
-from pretrain.debian import iter_descriptions, lists_available, long_text
-from pretrain.errors import HarnessError
-from pretrain.rst import strip_rst
-from pretrain.sources import ReadStats, bbc_split, data_home, iter_local, open_source
+import pretrain.data.sources as sources
+from harnesskit.errors import HarnessError
+from pretrain.data.debian import iter_descriptions, lists_available, long_text
+from pretrain.data.rst import strip_rst
+from pretrain.data.sources import ReadStats, bbc_split, data_home, iter_local, open_source
 
 
 def test_data_home_follows_the_environment(tmp_path, monkeypatch):

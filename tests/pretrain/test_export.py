@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from pretrain.checkpoint import save_model_checkpoint
-from pretrain.errors import HarnessError
-from pretrain.export import export_hf
-from pretrain.model import build_model
-from pretrain.presets import ModelConfig, preset
+from harnesskit.errors import HarnessError
+from pretrain.engine.checkpoint import save_model_checkpoint
+from pretrain.engine.export import export_hf
+from pretrain.engine.model import build_model
+from pretrain.engine.presets import ModelConfig, preset
 
 
 def _tokenizer(arch: str):

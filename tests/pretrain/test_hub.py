@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from pretrain import hub
+from harnesskit import hub
 
 
 @pytest.fixture

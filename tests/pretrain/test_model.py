@@ -7,10 +7,10 @@ import math
 import pytest
 import torch
 
-from pretrain.model import BERT, GPT, build_model
-from pretrain.objectives import Objective, distill_loss, mask_tokens, nsp_pairs
-from pretrain.optim import Schedule, build_optimizer, param_groups
-from pretrain.presets import ModelConfig, TrainConfig
+from pretrain.engine.model import BERT, GPT, build_model
+from pretrain.engine.objectives import Objective, distill_loss, mask_tokens, nsp_pairs
+from pretrain.engine.optim import Schedule, build_optimizer, param_groups
+from pretrain.engine.presets import ModelConfig, TrainConfig
 
 
 def _gpt(**kw) -> GPT:

@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from pretrain.errors import HarnessError
-from pretrain.shards import ShardReader, open_shards, write_shards
-from pretrain.tokenizer import train_tokenizer
+from harnesskit.errors import HarnessError
+from pretrain.data.shards import ShardReader, open_shards, write_shards
+from pretrain.data.tokenizer import train_tokenizer
 
 
 def _corpus(tmp_path, n_train=30, n_val=5):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from pretrain.errors import HarnessError
-from pretrain.tokenizer import (
+from harnesskit.errors import HarnessError
+from pretrain.data.tokenizer import (
     load_tokenizer,
     save_tokenizer,
     special_ids,
@@ -74,7 +74,7 @@ def test_wordpiece_is_identical_across_processes() -> None:
 
     code = (
         "import random, sys\n"
-        "from pretrain.tokenizer import train_tokenizer\n"
+        "from pretrain.data.tokenizer import train_tokenizer\n"
         "rng = random.Random(0)\n"
         "words = [''.join(rng.choice('abcdefghijklmnopqrstuvwxyz') for _ in range(rng.randint(2, 9)))"
         " for _ in range(400)]\n"

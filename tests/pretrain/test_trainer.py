@@ -11,11 +11,11 @@ import pytest
 import torch
 from corpus_fixtures import make_corpus
 
-from pretrain.checkpoint import load_checkpoint
-from pretrain.config import apply_overrides
-from pretrain.errors import HarnessError
-from pretrain.presets import preset
-from pretrain.trainer import pretrain
+from harnesskit.config import apply_overrides
+from harnesskit.errors import HarnessError
+from pretrain.engine.checkpoint import load_checkpoint
+from pretrain.engine.presets import preset
+from pretrain.engine.trainer import pretrain
 
 TINY = ["model.n_layer=1", "model.n_head=2", "model.n_embd=32", "model.block_size=32",
         "tokenizer.vocab_size=300", "train.batch_size=8", "train.micro_batch_size=4",
@@ -96,7 +96,7 @@ def test_divergence_stops_with_clear_error_and_keeps_good_checkpoint(tmp_path: P
 
 
 def test_micro_batches_and_global_batch_errors() -> None:
-    from pretrain.trainer import micro_batches
+    from pretrain.engine.trainer import micro_batches
 
     cfg = preset("tiny")
     cfg = replace(cfg, train=replace(cfg.train, batch_size=32, micro_batch_size=8))

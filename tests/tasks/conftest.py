@@ -32,10 +32,10 @@ def make_checkpoint(out: Path, arch: str, seed: int = 0) -> Path:
     import torch
     from task_fixtures import ALL
 
-    from pretrain.checkpoint import save_model_checkpoint
-    from pretrain.model import build_model
-    from pretrain.presets import ModelConfig, RunConfig
-    from pretrain.tokenizer import train_tokenizer
+    from pretrain.data.tokenizer import train_tokenizer
+    from pretrain.engine.checkpoint import save_model_checkpoint
+    from pretrain.engine.model import build_model
+    from pretrain.engine.presets import ModelConfig, RunConfig
 
     texts = []
     for cls in ALL:

@@ -7,7 +7,7 @@ import json
 import pytest
 from task_fixtures import TinyClassification
 
-from pretrain.errors import HarnessError
+from harnesskit.errors import HarnessError
 from tasks import register_task
 from tasks.export import export_task, format_task_report
 

@@ -14,7 +14,7 @@ def tiny_hf(tmp_path_factory) -> str:
     import torch
     from transformers import BertConfig, BertModel, PreTrainedTokenizerFast
 
-    from pretrain.tokenizer import train_tokenizer
+    from pretrain.data.tokenizer import train_tokenizer
 
     texts = [str(e.input) + " " + " ".join(e.references)
              for cls in ALL for split in cls().build().values() for e in split]

@@ -12,7 +12,7 @@ from task_fixtures import (
     TinyTranslation,
 )
 
-from pretrain.errors import HarnessError
+from harnesskit.errors import HarnessError
 from tasks.runner import NotApplicable, predict
 
 GENERATIVE = [TinySummarization, TinyTranslation, TinyDialogue]

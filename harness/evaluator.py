@@ -17,15 +17,14 @@ a task gets a ``not_applicable`` row with the reason.
 from __future__ import annotations
 
 import dataclasses
-import sys
 import time
-import types
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from harness.adapters import ModelRef, baseline_ref, describe_model
+from harness.metrics import metric_problems
 from harness.results import (
     Result,
     library_versions,
@@ -38,7 +37,7 @@ from harness.results import (
     write_predictions,
     write_result,
 )
-from pretrain.errors import HarnessError
+from harnesskit.errors import HarnessError
 
 MODES = ("finetune", "zeroshot")
 
@@ -123,7 +122,7 @@ def evaluate(models: Sequence[str | Path], tasks: str | Sequence[str] = "all", *
     seeds = sorted(set(int(s) for s in seeds)) or [0]
     jobs = plan(refs, task_objs, cfg, seeds, baselines)
     results = []
-    from harness.progress import bar
+    from harnesskit.progress import bar
 
     with open_store(db or out / "harness.sqlite") as store:
         progress = bar(jobs, desc="eval", unit="job")
@@ -156,6 +155,7 @@ def resolve_tasks(tasks: str | Sequence[str], include: Sequence[str | Path] = ()
         ok, why = task.available()
         if not ok:
             problems.append(f"task {name!r} is not available here: {why}")
+        problems.extend(f"task {name!r}: {p}" for p in metric_problems(task.metrics))
         objs.append(task)
     if problems:
         raise HarnessError("; ".join(problems), hint="see `harness tasks list`")
@@ -318,15 +318,3 @@ def base_document(job: Job, cfg: EvalConfig, chash: str, infer_key: str, score_k
                        "runner": meta.get("info", {})},
             "timings": {"infer_s": meta.get("infer_s", 0.0)},
             "versions": library_versions(), "created": time.time()}
-
-
-class _CallableModule(types.ModuleType):
-    """Importing ``harness.evaluate`` binds this module as the attribute ``harness.evaluate``,
-    shadowing the function of the same name; making the module callable keeps
-    ``harness.evaluate(models, tasks, ...)`` working however it was first imported."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> list[Result]:
-        return evaluate(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule

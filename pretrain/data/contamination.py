@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pretrain.clean import Doc, Step
-from pretrain.errors import HarnessError
+from harnesskit.errors import HarnessError
+from pretrain.data.step import CleanConfig, Doc, Step, register_step
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
@@ -117,27 +117,19 @@ class Decontaminate(Step):
         return out
 
 
-def load_test_texts(spec: str) -> list[str]:
+def load_test_texts(spec: str,
+                    task_texts: Callable[[str], list[str] | None] | None = None) -> list[str]:
     """Test texts from a ``.jsonl`` (field ``text``, else ``input``) or ``.txt`` (one a line) file,
-    or from a task's test split when ``spec`` names a registered task."""
+    or, through ``task_texts`` (a task name -> its test texts, ``None`` if unknown; given by
+    the layer that knows tasks), from a task's test split."""
     path = Path(spec).expanduser()
     if path.is_file():
         return _texts_from_file(path)
-    try:
-        from tasks import get_task, list_tasks  # the tasks package may not exist in every install
-    except ImportError:
-        list_tasks = None
-    # A known task's own errors (e.g. its data is not installed) surface with their hint.
-    if list_tasks is not None and spec in list_tasks():
-        return [_example_text(ex) for ex in get_task(spec).examples("test")]
+    texts = task_texts(spec) if task_texts is not None else None
+    if texts is not None:
+        return texts
     raise HarnessError(f"--decontaminate {spec!r} is neither a file nor a known task",
                        hint="give a .jsonl/.txt file of test texts or a task name (harness tasks list)")
-
-
-def _example_text(ex) -> str:  # type: ignore[no-untyped-def]
-    parts = [ex.input if isinstance(ex.input, str) else " ".join(map(str, ex.input.values()))]
-    parts.extend(ex.references or [])
-    return "\n".join(parts)
 
 
 def _texts_from_file(path: Path) -> list[str]:
@@ -159,3 +151,8 @@ def _texts_from_file(path: Path) -> list[str]:
         if isinstance(text, str):
             texts.append(text)
     return texts
+
+
+@register_step("decontaminate", order=60)
+def _decontaminate(cfg: CleanConfig, test_texts: list[str] | None) -> Step | None:
+    return Decontaminate(test_texts, cfg.decontaminate_n) if test_texts else None

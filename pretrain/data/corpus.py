@@ -3,9 +3,9 @@
 Layout of a built corpus directory (docs/INTERNAL_API.md, section A)::
 
     train.jsonl, val.jsonl   one cleaned document a line: {"id", "text", "source", "lang"?}
-    report.json              the quality report (pretrain.report.format_report renders it)
+    report.json              the quality report (pretrain.data.report.format_report renders it)
     tokenizer.json           a byte-level BPE trained on train.jsonl
-    shards/<sha16>/          token shards for that tokenizer (pretrain.shards)
+    shards/<sha16>/          token shards for that tokenizer (pretrain.data.shards)
 
 The build streams: documents go from the source through the cleaning steps
 straight into the split files, so memory holds the deduplication indexes and
@@ -24,15 +24,16 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from pretrain.clean import CleanConfig, build_steps, run_pipeline
-from pretrain.errors import HarnessError
-from pretrain.fsutil import replace_dir
-from pretrain.progress import quiet
-from pretrain.report import CorpusStats
+from harnesskit.errors import HarnessError
+from harnesskit.fsutil import replace_dir
+from harnesskit.progress import quiet
+from pretrain.data.clean import CleanConfig, build_steps, run_pipeline
+from pretrain.data.docs import is_corpus_dir, iter_documents  # noqa: F401 - part of this module's API
+from pretrain.data.report import CorpusStats
 
 FORMAT = 1
 DEFAULT_VOCAB = 4096
@@ -61,15 +62,17 @@ def is_val(doc_id: str, val_fraction: float) -> bool:
 def build_corpus(source: str, out: str | Path, *, clean: CleanConfig | None = None,
                  val_fraction: float = 0.05, arch: str = "gpt", vocab_size: int = DEFAULT_VOCAB,
                  decontaminate: Sequence[str] = (), text_field: str = "text",
-                 max_docs: int | None = None) -> Path:
+                 max_docs: int | None = None,
+                 task_texts: Callable[[str], list[str] | None] | None = None) -> Path:
     """Build a cleaned, split, tokenized corpus from ``source`` into ``out``; returns ``out``.
 
     ``decontaminate`` names task test sets or files of test texts whose 13-gram
-    overlap removes documents. Raises :class:`HarnessError` when the source is
+    overlap removes documents; ``task_texts`` resolves a task name to its test texts
+    (the caller that knows tasks passes it). Raises :class:`HarnessError` when the source is
     unknown or missing, or nothing survives cleaning.
     """
-    from pretrain.contamination import load_test_texts
-    from pretrain.sources import ReadStats, open_source, source_bytes
+    from pretrain.data.contamination import load_test_texts
+    from pretrain.data.sources import ReadStats, open_source, source_bytes
 
     if not 0.0 < val_fraction < 1.0:
         raise HarnessError(f"val_fraction {val_fraction} must be between 0 and 1")
@@ -79,7 +82,7 @@ def build_corpus(source: str, out: str | Path, *, clean: CleanConfig | None = No
     stats = ReadStats()
     name, docs = open_source(source, stats, text_field)
     cfg = clean or default_clean(source)
-    tests = [t for spec in decontaminate for t in load_test_texts(spec)]
+    tests = [t for spec in decontaminate for t in load_test_texts(spec, task_texts)]
     steps = build_steps(cfg, tests)
     tmp = out.with_name(f".{out.name}.tmp{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -212,8 +215,8 @@ def _rate(step: dict | None) -> float:
 def _tokenize(folder: Path, arch: str, vocab_size: int,
               splits: dict[str, CorpusStats]) -> dict[str, Any]:
     """Train the default tokenizer on train.jsonl and write its shards."""
-    from pretrain.shards import write_shards
-    from pretrain.tokenizer import save_tokenizer, tokenizer_sha, train_tokenizer
+    from pretrain.data.shards import write_shards
+    from pretrain.data.tokenizer import save_tokenizer, tokenizer_sha, train_tokenizer
 
     tok = train_tokenizer((d["text"] for d in iter_documents(folder, "train")), arch, vocab_size)
     save_tokenizer(tok, folder / "tokenizer.json")
@@ -225,29 +228,6 @@ def _tokenize(folder: Path, arch: str, vocab_size: int,
             "vocab_size": tok.get_vocab_size(), "sha": tokenizer_sha(tok),
             "tokens": meta["n_tokens"], "chars_per_token": chars / max(tokens, 1),
             "shards": f"shards/{shard_dir.name}"}
-
-
-def iter_documents(corpus_dir: str | Path, split: str) -> Iterator[dict]:
-    """The documents of one split (``train`` or ``val``) of a built corpus, in file order."""
-    path = Path(corpus_dir) / f"{split}.jsonl"
-    if split not in ("train", "val"):
-        raise HarnessError(f"unknown split {split!r}", hint="use train or val")
-    if not path.is_file():
-        raise HarnessError(f"no {split}.jsonl in {corpus_dir}",
-                           hint="build the corpus first: harness data build SOURCE --out DIR")
-    with open(path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if line.strip():
-                try:
-                    yield json.loads(line)
-                except json.JSONDecodeError:
-                    raise HarnessError(f"{path}:{lineno} is not valid JSON",
-                                       hint="the corpus is corrupt; rebuild it") from None
-
-
-def is_corpus_dir(path: Path) -> bool:
-    """True for a folder that holds a built corpus."""
-    return (path / "train.jsonl").is_file() and (path / "val.jsonl").is_file()
 
 
 def ensure_corpus(name_or_dir: str | Path, cache_root: str | Path) -> Path:

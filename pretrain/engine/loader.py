@@ -1,6 +1,6 @@
 """Data for the trainer: the corpus's tokenizer and shards, training batches, validation windows.
 
-Training windows come from :class:`pretrain.shards.ShardReader` (random starts,
+Training windows come from :class:`pretrain.data.shards.ShardReader` (random starts,
 a global cursor, exact resume). Validation uses fixed, non-overlapping windows
 of the val stream so that every evaluation scores the same tokens and the final
 one can score all of them once. Bits per byte need the UTF-8 length of every
@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from pretrain.errors import HarnessError
-from pretrain.presets import RunConfig
+from harnesskit.errors import HarnessError
+from pretrain.engine.presets import RunConfig
 
 
 @dataclass(frozen=True)
@@ -38,8 +38,13 @@ def tokenizer_for(corpus_dir: Path, cfg: RunConfig) -> Any:
     Trained tokenizers are cached in ``corpus_dir/tokenizers/`` so a second run
     (or another rank) reuses them.
     """
-    from pretrain.corpus import iter_documents
-    from pretrain.tokenizer import load_tokenizer, save_tokenizer, tokenizer_arch, train_tokenizer
+    from pretrain.data.corpus import iter_documents
+    from pretrain.data.tokenizer import (
+        load_tokenizer,
+        save_tokenizer,
+        tokenizer_arch,
+        train_tokenizer,
+    )
 
     arch, vocab = cfg.model.arch, cfg.tokenizer.vocab_size
     default = corpus_dir / "tokenizer.json"
@@ -58,10 +63,10 @@ def tokenizer_for(corpus_dir: Path, cfg: RunConfig) -> Any:
 
 def prepare(corpus: str, cfg: RunConfig, tokenizer: Any = None) -> Data:
     """Build or find the corpus, pick or train the tokenizer, write the shards."""
-    from pretrain.corpus import ensure_corpus
-    from pretrain.shards import write_shards
-    from pretrain.sources import data_home
-    from pretrain.tokenizer import tokenizer_arch, tokenizer_sha
+    from harnesskit.paths import data_home
+    from pretrain.data.corpus import ensure_corpus
+    from pretrain.data.shards import write_shards
+    from pretrain.data.tokenizer import tokenizer_arch, tokenizer_sha
 
     corpus_dir = ensure_corpus(corpus, data_home() / "corpora")
     if tokenizer is None:
@@ -99,7 +104,7 @@ def val_windows(shard_dir: Path, block_size: int, limit: int | None, rank: int =
     exactly once. ``limit`` caps the number of windows (spread evenly over the
     split so a short evaluation still samples all of it).
     """
-    from pretrain.shards import open_shards
+    from pretrain.data.shards import open_shards
 
     tokens = open_shards(shard_dir).val
     n = (len(tokens) - 1) // block_size

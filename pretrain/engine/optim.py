@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from pretrain.presets import TrainConfig
+from pretrain.engine.presets import TrainConfig
 
 
 def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:

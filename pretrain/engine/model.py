@@ -2,7 +2,7 @@
 
 ``GPT`` is a pre-norm decoder laid out like GPT-2 (learned positions, tied
 embeddings, fused QKV projection with biases, GELU-tanh, LayerNorm with bias) so
-that :mod:`pretrain.export` maps it one-to-one onto ``GPT2LMHeadModel``.
+that :mod:`pretrain.engine.export` maps it one-to-one onto ``GPT2LMHeadModel``.
 ``BERT`` follows the original post-norm encoder (word + position + token-type
 embeddings, embedding LayerNorm, MLM transform dense+GELU+LayerNorm, tied
 decoder with its own bias) so that it maps onto ``BertForMaskedLM``; an optional
@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from pretrain.presets import ModelConfig
+from pretrain.engine.presets import ModelConfig
 
 GPT_LN_EPS = 1e-5  # GPT-2's layer_norm_epsilon
 BERT_LN_EPS = 1e-12  # BERT's layer_norm_eps

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pretrain.errors import HarnessError
+from harnesskit.errors import HarnessError
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from tokenizers import Tokenizer
@@ -125,7 +125,7 @@ class _CountingIter:
 
 def _show_progress() -> bool:
     """The trainer's own progress bars, off under --quiet and on non-zero ranks."""
-    from pretrain.progress import quiet
+    from harnesskit.progress import quiet
 
     return not quiet()
 

@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pretrain.errors import HarnessError
-from pretrain.fsutil import write_text_atomic
+from harnesskit.errors import HarnessError
+from harnesskit.fsutil import write_text_atomic
 
 
 def _clean(value: Any) -> Any:
@@ -108,7 +108,7 @@ def _tensorboard(run_dir: Path) -> Any:
 
 def progress_bar(**kwargs: Any) -> Any:
     """A tqdm bar with rate and ETA; silent under --quiet and on ranks other than 0."""
-    from pretrain.progress import bar
+    from harnesskit.progress import bar
 
     return bar(unit="step", **kwargs)
 

@@ -18,7 +18,7 @@ import typing
 from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar
 
-from pretrain.errors import ConfigError
+from harnesskit.errors import ConfigError
 
 T = TypeVar("T")
 

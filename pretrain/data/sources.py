@@ -16,53 +16,17 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from pretrain.errors import HarnessError
+from harnesskit.errors import HarnessError
+from harnesskit.paths import data_home  # noqa: F401 - part of this module's API
+from pretrain.data.debian import iter_descriptions, lists_available
+from pretrain.data.rst import strip_rst
+from pretrain.data.textio import ReadStats, read_text
 
 Doc = dict  # {"id": str, "text": str, "source": str}
-
-
-def data_home() -> Path:
-    """Where built-in data is cached: ``$HARNESS_DATA_HOME``, else ``<sys.prefix>/harness-data``."""
-    env = os.environ.get("HARNESS_DATA_HOME")
-    return Path(env).expanduser() if env else Path(sys.prefix) / "harness-data"
-
-
-@dataclass
-class ReadStats:
-    """What a source read: files, bytes, and files/characters that failed to decode."""
-
-    files: int = 0
-    bytes: int = 0
-    decode_error_files: int = 0
-    decode_error_chars: int = 0
-    error_files: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict:
-        return {"files": self.files, "bytes": self.bytes,
-                "decode_error_files": self.decode_error_files,
-                "decode_error_chars": self.decode_error_chars,
-                "decode_error_examples": self.error_files[:10]}
-
-
-def read_text(path: Path, stats: ReadStats, encoding: str = "utf-8") -> str:
-    """Read ``path`` in ``encoding``; undecodable bytes become U+FFFD and are counted."""
-    data = path.read_bytes()
-    stats.files += 1
-    stats.bytes += len(data)
-    try:
-        return data.decode(encoding)
-    except UnicodeDecodeError:
-        text = data.decode(encoding, errors="replace")
-        stats.decode_error_files += 1
-        # Replacement characters already present in valid text are rare; count the new ones.
-        stats.decode_error_chars += text.count("\ufffd")
-        stats.error_files.append(str(path))
-        return text
 
 
 # ----------------------------------------------------------------------------- named sources
@@ -128,7 +92,6 @@ def pydocs_files() -> list[Path]:
 
 def iter_pydocs(stats: ReadStats) -> Iterator[Doc]:
     """One document per page of the Python documentation, reST markup stripped."""
-    from pretrain.rst import strip_rst
 
     for path in pydocs_files():
         text = strip_rst(read_text(path, stats))
@@ -196,7 +159,6 @@ def iter_fortunes(stats: ReadStats) -> Iterator[Doc]:
 
 def iter_debian(stats: ReadStats) -> Iterator[Doc]:
     """English long descriptions of Debian packages, one document per unique description."""
-    from pretrain.debian import iter_descriptions
 
     for rec in iter_descriptions("en", stats=stats):
         yield {"id": f"debian/{rec['package']}", "text": f"{rec['short']}\n\n{rec['long']}",
@@ -204,7 +166,6 @@ def iter_debian(stats: ReadStats) -> Iterator[Doc]:
 
 
 def _debian_available() -> tuple[bool, str]:
-    from pretrain.debian import lists_available
 
     return lists_available()
 

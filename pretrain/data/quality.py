@@ -11,7 +11,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from pretrain.clean import CleanConfig, Doc, Step
+from pretrain.data.step import CleanConfig, Doc, Step, register_step
 
 # Gopher's stop-word rule: a document of English text uses at least two of these.
 # German and French get the equally common words of their languages; for other
@@ -99,3 +99,8 @@ class QualityFilter(Step):
                              "min_alpha_words": self.cfg.min_alpha_words,
                              "min_stop_words": self.cfg.min_stop_words}
         return out
+
+
+@register_step("quality", order=40)  # after langid: the stop-word rule uses the document's language
+def _quality(cfg: CleanConfig, test_texts: list[str] | None) -> Step | None:
+    return QualityFilter(cfg) if cfg.quality else None

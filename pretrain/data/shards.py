@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from pretrain.errors import HarnessError
+from harnesskit.errors import HarnessError
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -43,8 +43,8 @@ def write_shards(corpus_dir: str | Path, tok: Tokenizer, arch: str) -> Path:
     Returns the shard folder. Idempotent: an existing complete folder for the same
     tokenizer is reused. Raises :class:`HarnessError` when a split has no tokens.
     """
-    from pretrain.corpus import iter_documents
-    from pretrain.tokenizer import special_ids, tokenizer_sha
+    from pretrain.data.docs import iter_documents
+    from pretrain.data.tokenizer import special_ids, tokenizer_sha
 
     corpus_dir = Path(corpus_dir)
     sha = tokenizer_sha(tok)
@@ -94,7 +94,7 @@ def _write_split(folder: Path, split: str, texts: Iterator[str], tok: Tokenizer,
                  prefix: list[int], suffix: list[int], dtype: Any,
                  total: int | None = None) -> tuple[int, int]:
     """Stream-encode ``texts`` in batches into ``{split}.bin``; returns (tokens, docs)."""
-    from pretrain.progress import bar as progress_bar
+    from harnesskit.progress import bar as progress_bar
 
     bar = progress_bar(desc=f"tokenizing {split}", unit="doc", total=total)
     starts: list[int] = []

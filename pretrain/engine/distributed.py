@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from pretrain.errors import HarnessError
+from harnesskit.errors import HarnessError
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Run configuration sections and the presets ``tiny``, ``small``, ``base``.
 
 A preset is a function returning a :class:`RunConfig` for an architecture;
-``--set section.key=value`` then adjusts it (see :mod:`pretrain.config`).
+``--set section.key=value`` then adjusts it (see :mod:`harnesskit.config`).
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Literal
 
-from pretrain.config import field
-from pretrain.errors import ConfigError
+from harnesskit.config import field
+from harnesskit.errors import ConfigError
 
 Arch = Literal["gpt", "bert"]
 

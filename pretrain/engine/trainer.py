@@ -3,7 +3,7 @@
 Determinism. Everything random in a step is drawn from generators seeded by
 (seed, step, rank): dropout from torch's global RNG and masking from the
 trainer's own generator, both re-seeded at the start of every step; data order
-is the counter-based :class:`~pretrain.shards.ShardReader`. A resumed run
+is the counter-based :class:`~pretrain.data.shards.ShardReader`. A resumed run
 therefore repeats exactly what the uninterrupted run would have done, bit for
 bit, given the restored weights, optimizer state and data cursor.
 
@@ -22,11 +22,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from pretrain import checkpoint as ck
-from pretrain import distributed
-from pretrain.config import config_hash, to_dict
-from pretrain.errors import HarnessError
-from pretrain.presets import RunConfig
+from harnesskit.config import config_hash, to_dict
+from harnesskit.errors import HarnessError
+from pretrain.engine import checkpoint as ck
+from pretrain.engine import distributed
+from pretrain.engine.presets import RunConfig
 
 # OpenMP workers that spin while waiting starve everything else on a shared, busy CPU (2-3x
 # slower steps, measured here); passive waits cost little. Only effective if set before torch
@@ -110,8 +110,8 @@ class Trainer:
 
     # ---- set-up -------------------------------------------------------------------------
     def _setup_data(self) -> None:
-        from pretrain import loader
-        from pretrain.tokenizer import special_ids
+        from pretrain.data.tokenizer import special_ids
+        from pretrain.engine import loader
 
         teacher_tok = None
         if self.teacher_path:
@@ -137,11 +137,11 @@ class Trainer:
     def _setup_model(self) -> None:
         import torch
 
-        from pretrain.logging import measure_peak_flops
-        from pretrain.model import build_model, flops_per_token
-        from pretrain.objectives import Objective
-        from pretrain.optim import Schedule, build_optimizer
-        from pretrain.shards import ShardReader
+        from pretrain.data.shards import ShardReader
+        from pretrain.engine.logging import measure_peak_flops
+        from pretrain.engine.model import build_model, flops_per_token
+        from pretrain.engine.objectives import Objective
+        from pretrain.engine.optim import Schedule, build_optimizer
 
         cfg, d = self.cfg, self.dist
         torch.manual_seed(cfg.train.seed)
@@ -178,7 +178,7 @@ class Trainer:
     # ---- one step -----------------------------------------------------------------------
     def _inputs(self, batch: Any) -> dict:
         """Model inputs and targets for one (micro, T + 1) window batch."""
-        from pretrain.objectives import mask_tokens, nsp_pairs
+        from pretrain.engine.objectives import mask_tokens, nsp_pairs
 
         dev = self.dist.device
         if self.cfg.model.arch == "gpt":
@@ -207,7 +207,7 @@ class Trainer:
         """One optimizer step (with accumulation); returns (mean loss, grad norm)."""
         import torch
 
-        from pretrain.optim import set_lr
+        from pretrain.engine.optim import set_lr
 
         seed = step_seed(self.cfg.train.seed, step, self.dist.rank)
         torch.manual_seed(seed)
@@ -248,8 +248,8 @@ class Trainer:
         """
         import torch
 
-        from pretrain import loader
-        from pretrain.objectives import token_nll
+        from pretrain.engine import loader
+        from pretrain.engine.objectives import token_nll
 
         self.model.eval()
         gen_state = self.mask_gen.get_state()
@@ -307,7 +307,7 @@ class Trainer:
 
     def run(self) -> Result:
         """Train from the current step to ``train.max_steps``; returns the final figures."""
-        from pretrain.logging import Meter, RunLog, progress_bar
+        from pretrain.engine.logging import Meter, RunLog, progress_bar
 
         self.setup()
         t, start = self.cfg.train, self.state["step"]

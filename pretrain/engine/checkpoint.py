@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pretrain.config import from_dict, to_dict
-from pretrain.errors import HarnessError
-from pretrain.fsutil import replace_dir, sha256_file, write_text_atomic
-from pretrain.presets import RunConfig
+from harnesskit.config import from_dict, to_dict
+from harnesskit.errors import HarnessError
+from harnesskit.fsutil import replace_dir, sha256_file, write_text_atomic
+from pretrain.engine.presets import RunConfig
 
 FORMAT = "harness-checkpoint/1"
 CKPT_DIR = "checkpoints"
@@ -130,7 +130,7 @@ def write_checkpoint_dir(final: Path, model: Any, tokenizer: Any, run_config: Ru
 def save_model_checkpoint(out_dir: Path, model: Any, tokenizer: Any, run_config: RunConfig,
                           extra: dict | None = None) -> Path:
     """A weights-only checkpoint (no optimizer) at ``out_dir``, written atomically."""
-    from pretrain.config import config_hash
+    from harnesskit.config import config_hash
 
     state = {"step": 0, "tokens": 0, "config_hash": config_hash(run_config), **(extra or {})}
     return write_checkpoint_dir(Path(out_dir), model, tokenizer, run_config, state)
@@ -220,7 +220,7 @@ def load_checkpoint(path: str | Path, map_location: str = "cpu") -> Loaded:
     """Verify and load a checkpoint (or a run's ``latest``) into an eval-mode model."""
     from tokenizers import Tokenizer
 
-    from pretrain.model import build_model
+    from pretrain.engine.model import build_model
 
     ckpt = resolve_checkpoint(path)
     verify_manifest(ckpt)

@@ -1,6 +1,6 @@
 """Export a checkpoint to a ``transformers`` directory: GPT2LMHeadModel or BertForMaskedLM.
 
-The architectures in :mod:`pretrain.model` were laid out so that this is a
+The architectures in :mod:`pretrain.engine.model` were laid out so that this is a
 renaming of tensors (plus GPT-2's transposed ``Conv1D`` weights and BERT's
 separate Q, K, V projections), not an approximation: the exported model's
 logits equal ours to float precision. The tokenizer goes along as a
@@ -14,8 +14,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from pretrain.errors import HarnessError
-from pretrain.fsutil import replace_dir
+from harnesskit.errors import HarnessError
+from harnesskit.fsutil import replace_dir
 
 GPT_SPECIALS = {"eos_token": "<|endoftext|>", "bos_token": "<|endoftext|>",
                 "unk_token": "<|endoftext|>", "pad_token": "<|endoftext|>"}
@@ -69,7 +69,7 @@ def hf_model(model: Any) -> Any:
     import torch
     from transformers import BertConfig, BertForMaskedLM, GPT2Config, GPT2LMHeadModel
 
-    from pretrain.model import BERT_LN_EPS, GPT_LN_EPS
+    from pretrain.engine.model import BERT_LN_EPS, GPT_LN_EPS
 
     cfg = model.config
     sd = {k: v.detach().float().cpu() for k, v in model.state_dict().items()}
@@ -111,7 +111,7 @@ def hf_tokenizer(tokenizer: Any, arch: str, max_length: int) -> Any:
 
 def export_hf(checkpoint: str | Path, out: str | Path) -> Path:
     """Write a transformers directory for ``checkpoint`` at ``out`` (atomically)."""
-    from pretrain.checkpoint import load_checkpoint
+    from pretrain.engine.checkpoint import load_checkpoint
 
     loaded = load_checkpoint(checkpoint)
     out = Path(out)

@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from pretrain.errors import HarnessError
+from harnesskit.errors import HarnessError
 
 
 def sha256_file(path: str | Path) -> str:

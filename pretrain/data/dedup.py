@@ -14,7 +14,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from pretrain.clean import Doc, Step
+from pretrain.data.step import CleanConfig, Doc, Step, register_step
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _PARA = re.compile(r"\n\s*\n")
@@ -262,3 +262,18 @@ class NearDedup(Step):
         self.index.insert(values)
         self.ids.append(doc["id"])
         return doc
+
+
+@register_step("exact_dedup", order=10)
+def _exact_dedup(cfg: CleanConfig, test_texts: list[str] | None) -> Step | None:
+    return ExactDedup() if cfg.exact_dedup else None
+
+
+@register_step("paragraph_dedup", order=20)
+def _paragraph_dedup(cfg: CleanConfig, test_texts: list[str] | None) -> Step | None:
+    return ParagraphDedup(cfg.paragraph_min_chars) if cfg.paragraph_dedup else None
+
+
+@register_step("near_dedup", order=50)
+def _near_dedup(cfg: CleanConfig, test_texts: list[str] | None) -> Step | None:
+    return NearDedup(cfg.near_threshold, cfg.num_perm, cfg.shingle) if cfg.near_dedup else None

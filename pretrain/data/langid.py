@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from functools import lru_cache
 
-from pretrain.clean import Doc, Step
+from pretrain.data.step import CleanConfig, Doc, Step, register_step
 
 # Classifying the first few thousand characters is as accurate as the whole
 # document for prose and keeps long documents cheap.
@@ -52,3 +52,8 @@ class LanguageFilter(Step):
         out = super().summary()
         out["mix"] = dict(self.mix.most_common())
         return out
+
+
+@register_step("langid", order=30)
+def _langid(cfg: CleanConfig, test_texts: list[str] | None) -> Step | None:
+    return LanguageFilter(cfg.languages) if cfg.langid else None

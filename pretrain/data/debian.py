@@ -21,8 +21,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
-from pretrain.errors import HarnessError
-from pretrain.fsutil import replace_dir
+from harnesskit.errors import HarnessError
+from harnesskit.fsutil import replace_dir
+from harnesskit.paths import data_home
+from pretrain.data.textio import ReadStats
 
 LANGS = ("en", "de", "fr")
 APT_HELPER = "/usr/lib/apt/apt-helper"
@@ -30,8 +32,6 @@ APT_HELPER = "/usr/lib/apt/apt-helper"
 
 def default_cache() -> Path:
     """``data_home()/apt``, where ``make setup`` puts the lists."""
-    from pretrain.sources import data_home
-
     return data_home() / "apt"
 
 
@@ -144,7 +144,6 @@ def sections(cache: Path | None = None, stats=None) -> dict[str, str]:  # type: 
 
 
 def _read_translation(lang: str, cache: Path | None, stats) -> Iterator[dict[str, str]]:  # type: ignore[no-untyped-def]
-    from pretrain.sources import ReadStats
 
     stats = stats if stats is not None else ReadStats()
     field = f"Description-{lang}"
