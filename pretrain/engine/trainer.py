@@ -18,6 +18,7 @@ import contextlib
 import math
 import os
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,23 @@ class Result:
     tokens_per_s: float
     elapsed_s: float
     n_params: int
+
+
+@dataclass(frozen=True)
+class StepEnd:
+    """What a callback is told after an optimizer step (and the checkpoint saved at it, if any)."""
+
+    step: int                  # optimizer steps done
+    tokens: int                # training tokens seen so far
+    last: bool                 # the run's final step
+    checkpoint: Path | None    # the checkpoint written at this step, else None
+
+
+# ``fn(trainer, event) -> dict | None``: called on every rank after each step. A returned
+# dict is logged to metrics.jsonl as its own row (with step and tokens). Callbacks run with
+# the RNG state forked and the model back in train mode afterwards, so they cannot change
+# training; one that needs a checkpoint of this step may call ``trainer.save(step, None)``.
+Callback = Callable[["Trainer", StepEnd], "dict[str, Any] | None"]
 
 
 def step_seed(seed: int, step: int, rank: int) -> int:
@@ -101,9 +119,11 @@ class Trainer:
     """One pretraining run; :meth:`run` trains to ``train.max_steps`` and returns a Result."""
 
     def __init__(self, cfg: RunConfig, corpus: str, out: Path, *, resume: bool = False,
-                 teacher: str | None = None, dist: distributed.Dist | None = None) -> None:
+                 teacher: str | None = None, dist: distributed.Dist | None = None,
+                 callbacks: Sequence[Callback] = ()) -> None:
         self.cfg, self.corpus, self.out = cfg, corpus, Path(out)
         self.resume, self.teacher_path = resume, teacher
+        self.callbacks = tuple(callbacks)
         self.dist = dist or distributed.Dist()
         self.state: dict[str, Any] = {"step": 0, "tokens": 0, "elapsed_s": 0.0,
                                       "best_val_loss": None, "best_step": None}
@@ -295,6 +315,19 @@ class Trainer:
         distributed.barrier(self.dist)
         return path
 
+    def _callbacks(self, event: StepEnd, log: Any) -> None:
+        """Run the callbacks without letting them touch training's RNG or mode; log their rows."""
+        import torch
+
+        row: dict[str, Any] = {}
+        with torch.random.fork_rng(devices=[]):
+            for fn in self.callbacks:
+                row.update(fn(self, event) or {})
+        self.model.train()
+        distributed.barrier(self.dist)
+        if row and log is not None:
+            log.write({"step": event.step, "tokens": event.tokens, **row})
+
     # ---- the loop -----------------------------------------------------------------------
     def setup(self) -> None:
         """Prepare data, model, optimizer and (on --resume) the saved state."""
@@ -345,8 +378,11 @@ class Trainer:
                     self.state["elapsed_s"] = base + time.perf_counter() - t0
                 if row is not None and log is not None:
                     log.write(row)
+                saved = None
                 if done % t.ckpt_every == 0 or last:
-                    self.save(done, val_loss if evaluated else None)
+                    saved = self.save(done, val_loss if evaluated else None)
+                if self.callbacks:
+                    self._callbacks(StepEnd(done, self.state["tokens"], last, saved), log)
                 if evaluated and log is not None:
                     log.plot()
                 bar.update(1)
@@ -361,10 +397,12 @@ class Trainer:
 
 
 def pretrain(cfg: RunConfig, *, corpus: str | None = None, out: str | Path,
-             resume: bool = False, teacher: str | None = None) -> Result:
+             resume: bool = False, teacher: str | None = None,
+             callbacks: Sequence[Callback] = ()) -> Result:
     """Pretrain ``cfg`` on ``corpus`` (default: the preset's) into the run directory ``out``.
 
     Works the same under ``torchrun`` (DDP): ranks join the process group here.
+    ``callbacks`` (see :data:`Callback`) run after every step, e.g. evaluations.
     """
     import torch
 
@@ -373,6 +411,6 @@ def pretrain(cfg: RunConfig, *, corpus: str | None = None, out: str | Path,
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     try:
         return Trainer(cfg, corpus or cfg.corpus, Path(out), resume=resume, teacher=teacher,
-                       dist=dist).run()
+                       dist=dist, callbacks=callbacks).run()
     finally:
         distributed.teardown(dist)
