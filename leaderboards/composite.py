@@ -1,0 +1,158 @@
+"""One composite score per model: each task rescaled between its best trivial baseline and perfect.
+
+For every task a model has, the task's main (first) metric is rescaled so that
+the best *trivial* baseline measured on that task in this store (majority or
+random choice, copy of the source, lead sentence, byte unigram: the chance
+levels, not the learned TF-IDF or retrieval baselines) is 0 and a perfect score
+is 100 (100 for 0-100 metrics; 0 bits per byte or cross-entropy; perplexity 1).
+The composite is the mean over the model's tasks, the idea of nanochat's CORE
+metric and llm-foundry's gauntlet with the floor measured rather than assumed.
+Its 95% CI combines the tasks' bootstrap CIs (rescaled) as independent normal
+errors: ``1.96 * sqrt(sum se_i^2) / k``. A task without a trivial baseline row
+is left out and listed as such.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from leaderboards.board import LOWER_IS_BETTER
+
+TRIVIAL = ("majority", "random", "copy", "lead", "first-sentence", "unigram")
+PERFECT_LOWER = {"perplexity": 1.0, "pseudo_perplexity": 1.0, "word_perplexity": 1.0,
+                 "byte_perplexity": 1.0}
+
+
+@dataclass
+class Composite:
+    """A model's composite score over the tasks it has."""
+
+    model_id: str
+    mode: str
+    score: float | None
+    ci: tuple[float, float] | None
+    tasks: list[str]
+    per_task: dict[str, float] = field(default_factory=dict)
+    floors: dict[str, str] = field(default_factory=dict)     # task -> baseline that set 0
+    no_baseline: list[str] = field(default_factory=list)      # tasks left out
+    run: str | None = None
+    step: int | None = None
+    flops: float | None = None
+
+
+def is_trivial(model_id: str) -> bool:
+    """Whether a baseline row is a chance-level one (majority, copy, lead, unigram ...)."""
+    return any(word in model_id for word in TRIVIAL)
+
+
+def perfect(metric: str) -> float:
+    """The best possible value of a metric."""
+    if metric in LOWER_IS_BETTER:
+        return PERFECT_LOWER.get(metric, 0.0)
+    return 100.0
+
+
+def rescale(value: float, floor: float, metric: str) -> float | None:
+    """``value`` on the scale floor = 0, perfect = 100 (None when floor is already perfect)."""
+    top = perfect(metric)
+    if math.isclose(top, floor):
+        return None
+    return 100.0 * (value - floor) / (top - floor)
+
+
+def composites(frame: pd.DataFrame) -> list[Composite]:
+    """The composite of every non-baseline (model, mode) in a results frame, best first."""
+    ok = frame[(frame["status"] == "ok") & frame["score"].notna()]
+    if ok.empty:
+        return []
+    newest = _newest_setting(ok)
+    cells = newest.groupby(["model_id", "mode", "task"], dropna=False).agg(
+        score=("score", "mean"), lo=("ci_lo", "mean"), hi=("ci_hi", "mean"),
+        metric=("primary_metric", "last"), baseline=("baseline", "last"), run=("run", "last"),
+        step=("step", "last"), flops=("flops", "last")).reset_index()
+    floors = _floors(cells[cells["baseline"]])
+    out = [_composite(model, mode, g, floors)
+           for (model, mode), g in cells[~cells["baseline"]].groupby(["model_id", "mode"])]
+    return sorted(out, key=lambda c: (c.score is None, -(c.score or 0.0), c.model_id))
+
+
+def _newest_setting(ok: pd.DataFrame) -> pd.DataFrame:
+    """Per (model, task, mode), the rows of the newest setting, each with its primary CI."""
+    ok = ok.copy()
+    for end in ("lo", "hi"):
+        ok[f"ci_{end}"] = ok.apply(lambda r: r.get(f"{r['primary_metric']}_ci_{end}"), axis=1)  # noqa: B023
+    stamp = ok.groupby(["model_id", "task", "mode", "config_hash"], dropna=False)["created"]
+    ok["stamp"] = stamp.transform("max")
+    best = ok.groupby(["model_id", "task", "mode"], dropna=False)["stamp"].transform("max")
+    return ok[ok["stamp"] == best]
+
+
+def _floors(base: pd.DataFrame) -> dict[str, tuple[str, float, str]]:
+    """task -> (baseline id, its value, metric): the best trivial baseline of each task."""
+    floors: dict[str, tuple[str, float, str]] = {}
+    for _, r in base.iterrows():
+        if not is_trivial(str(r["model_id"])):
+            continue
+        metric, value = str(r["metric"]), float(r["score"])
+        old = floors.get(r["task"])
+        lower = metric in LOWER_IS_BETTER
+        if old is None or (value < old[1] if lower else value > old[1]):
+            floors[r["task"]] = (str(r["model_id"]), value, metric)
+    return floors
+
+
+def _composite(model: str, mode: str, cells: pd.DataFrame,
+               floors: dict[str, tuple[str, float, str]]) -> Composite:
+    comp = Composite(model_id=model, mode=mode, score=None, ci=None, tasks=[])
+    ses: list[float] = []
+    for _, c in cells.sort_values("task").iterrows():
+        floor = floors.get(c["task"])
+        value = rescale(float(c["score"]), floor[1], floor[2]) if floor else None
+        if floor is None or value is None or floor[2] != c["metric"]:
+            comp.no_baseline.append(c["task"])
+            continue
+        comp.tasks.append(c["task"])
+        comp.per_task[c["task"]] = value
+        comp.floors[c["task"]] = floor[0]
+        lo, hi = _num(c["lo"]), _num(c["hi"])
+        if lo is not None and hi is not None:
+            a, b = rescale(lo, floor[1], floor[2]), rescale(hi, floor[1], floor[2])
+            ses.append(abs(b - a) / (2 * 1.959963984540054))  # type: ignore[operator]
+        comp.run, comp.step, comp.flops = _opt(c["run"]), _int(c["step"]), _num(c["flops"])
+    if comp.tasks:
+        k = len(comp.tasks)
+        comp.score = sum(comp.per_task.values()) / k
+        if len(ses) == k:
+            half = 1.959963984540054 * math.sqrt(sum(s * s for s in ses)) / k
+            comp.ci = (comp.score - half, comp.score + half)
+    return comp
+
+
+def _num(x: Any) -> float | None:
+    return None if x is None or pd.isna(x) else float(x)
+
+
+def _int(x: Any) -> int | None:
+    return None if x is None or pd.isna(x) else int(x)
+
+
+def _opt(x: Any) -> str | None:
+    return None if x is None or (not isinstance(x, str) and pd.isna(x)) else str(x)
+
+
+def render(comps: list[Composite]) -> str:
+    """A plain-text table: composite [95% CI], number of tasks and their names."""
+    if not comps:
+        return "(no composite: no scored model rows)\n"
+    lines = ["composite (0 = best trivial baseline, 100 = perfect; mean over tasks)"]
+    for c in comps:
+        score = "-" if c.score is None else f"{c.score:6.1f}"
+        ci = f" [{c.ci[0]:.1f}, {c.ci[1]:.1f}]" if c.ci else ""
+        left = f"; no baseline: {', '.join(c.no_baseline)}" if c.no_baseline else ""
+        lines.append(f"  {c.model_id} ({c.mode}): {score}{ci} over {len(c.tasks)} task(s): "
+                     f"{', '.join(c.tasks) or '-'}{left}")
+    return "\n".join(lines) + "\n"

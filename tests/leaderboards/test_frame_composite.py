@@ -1,0 +1,47 @@
+"""The store as a DataFrame (and parquet), and the composite score over tasks."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from leaderboards.composite import composites, rescale
+from leaderboards.frame import frame_from_docs, results_frame
+
+
+def test_frame_has_one_row_per_model_task_setting_seed(filled_store: Path, tmp_path: Path) -> None:
+    df = results_frame(filled_store)
+    assert len(df) == 6
+    keys = df[["model_id", "task", "config_hash", "seed"]].drop_duplicates()
+    assert len(keys) == len(df)
+    gpt = df[(df.model_id == "gpt-tiny") & (df.task == "news")].sort_values("seed")
+    assert list(gpt.seed) == [0, 1] and list(gpt.primary_metric) == ["accuracy", "accuracy"]
+    assert gpt.accuracy.tolist() == pytest.approx([80.0, 80.0])
+    assert (gpt.accuracy_ci_lo == gpt.accuracy - 5).all() and (gpt.accuracy_ci_hi == gpt.accuracy + 5).all()
+    assert gpt.params.iloc[0] == 1_000_000 and gpt.flops.iloc[0] == 6.0 * 1e6 * 2e6
+    assert math.isnan(gpt.bleu.iloc[0])                    # another task's metric: NaN
+    na = df[df.status == "not_applicable"]
+    assert na.model_id.tolist() == ["bert-tiny"] and math.isnan(na.score.iloc[0])
+    assert df[df.model_id == "majority"].baseline.all()
+    path = tmp_path / "lb.parquet"
+    df.to_parquet(path)
+    back = pd.read_parquet(path)
+    pd.testing.assert_frame_equal(back, df)
+    assert frame_from_docs([]).empty
+
+
+def test_composite_rescales_between_best_trivial_baseline_and_perfect(filled_store: Path) -> None:
+    comps = {c.model_id: c for c in composites(results_frame(filled_store))}
+    assert set(comps) == {"gpt-tiny", "bert-tiny"}       # baselines get none
+    gpt = comps["gpt-tiny"]
+    # news: accuracy 80 against the majority baseline's 20 -> 75; dialogue has no baseline
+    assert gpt.tasks == ["news"] and gpt.no_baseline == ["dialogue"]
+    assert gpt.score == pytest.approx(75.0) and gpt.floors == {"news": "majority"}
+    assert gpt.ci == pytest.approx((75.0 - 6.25, 75.0 + 6.25))   # the +-5 CI, rescaled
+    assert comps["bert-tiny"].score == pytest.approx(100 * 30 / 80)
+    assert rescale(1.5, 3.0, "bits_per_byte") == pytest.approx(50.0)
+    assert rescale(11.0, 21.0, "perplexity") == pytest.approx(50.0)
+    assert rescale(5.0, 100.0, "accuracy") is None
