@@ -1,4 +1,4 @@
-"""harness: metrics, model adapters, the evaluator, results and the ``harness`` CLI.
+"""harness: metrics, the evaluator, results and the ``harness`` CLI.
 
     import harness
     results = harness.evaluate(["runs/gpt"], ["bbc-news"], limit=100, out="results")

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.adapters import ModelRef, baseline_ref, describe_model
+from harness.curves import read_curve
 from harness.metrics import metric_problems
 from harness.results import (
     Result,
@@ -38,6 +38,7 @@ from harness.results import (
     write_result,
 )
 from harnesskit.errors import HarnessError
+from tasks.modelref import ModelRef, resolve_model, resolve_models
 
 MODES = ("finetune", "zeroshot")
 
@@ -98,7 +99,7 @@ class Job:
         return chash, infer, stable_hash(["score", infer, metrics, cfg.n_bootstrap])
 
 
-def evaluate(models: Sequence[str | Path], tasks: str | Sequence[str] = "all", *,
+def evaluate(models: Sequence[str | Path | ModelRef], tasks: str | Sequence[str] = "all", *,
              mode: str = "finetune", seeds: Sequence[int] = (0,), limit: int | None = None,
              out: str | Path = "results", db: str | None = None, baselines: bool = True,
              batch_size: int = 16, n_bootstrap: int = 1000, rescore: bool = False,
@@ -106,7 +107,8 @@ def evaluate(models: Sequence[str | Path], tasks: str | Sequence[str] = "all", *
              overrides: dict[str, Any] | None = None) -> list[Result]:
     """Evaluate every model on every task with every seed; return one Result per job.
 
-    ``models``: checkpoint/run directories or ``hf:PATH``; ``tasks``: names or
+    ``models``: resolved :class:`ModelRef` s (the CLI resolves each ``--model`` once), or
+    checkpoint/run directories and ``hf:PATH`` specs to resolve; ``tasks``: names or
     ``"all"`` (every task available here); ``db``: store URL (default
     ``OUT/harness.sqlite``). ``rescore`` recomputes metrics from the saved
     predictions without running any model. ``batch_size`` only changes speed.
@@ -118,7 +120,7 @@ def evaluate(models: Sequence[str | Path], tasks: str | Sequence[str] = "all", *
                      overrides=tuple(sorted((overrides or {}).items())))
     out = Path(out)
     task_objs = resolve_tasks(tasks, include)
-    refs = [describe_model(m) for m in models]
+    refs = resolve_models(models)
     seeds = sorted(set(int(s) for s in seeds)) or [0]
     jobs = plan(refs, task_objs, cfg, seeds, baselines)
     results = []
@@ -187,7 +189,7 @@ def plan(refs: list[ModelRef], task_objs: list[Any], cfg: EvalConfig, seeds: lis
         mode = "lm" if task.family == "lm" else cfg.mode
         if baselines:
             for name, fn in sorted(task.baselines().items()):
-                jobs.append(Job(baseline_ref(task.name, name), task, 0, "-", fn))
+                jobs.append(Job(resolve_model(f"baseline:{name}"), task, 0, "-", fn))
         for ref in refs:
             jobs.extend(Job(ref, task, s, mode) for s in task_seeds)
     return jobs
@@ -239,7 +241,7 @@ def infer(job: Job, cfg: EvalConfig, ppath: Path, sidecar: Path, key: str, *,
         from tasks.runner import NotApplicable, predict
 
         try:
-            preds = predict(job.model.spec, job.task, mode=cfg.mode, seed=job.seed,
+            preds = predict(job.model, job.task, mode=cfg.mode, seed=job.seed,
                             limit=cfg.limit, batch_size=batch_size, precision=cfg.precision,
                             overrides=dict(cfg.overrides) or None)
             rows, info = list(preds.rows), dict(preds.info)
@@ -296,6 +298,13 @@ def score(task: Any, rows: list[dict[str, Any]],
     return metrics, scored
 
 
+def model_document(ref: ModelRef) -> dict[str, Any]:
+    """The results document's ``model`` block: the reference, plus its run's loss curve."""
+    doc = ref.to_dict()
+    doc["info"]["curve"] = read_curve(ref.run / "metrics.jsonl") if ref.run else None
+    return doc
+
+
 def warn(msg: str) -> None:
     """A one-line warning on stderr (shown even with --quiet: it is about the numbers)."""
     import click
@@ -309,7 +318,7 @@ def base_document(job: Job, cfg: EvalConfig, chash: str, infer_key: str, score_k
     task = job.task
     return {"key": infer_key, "score_key": score_key, "config_hash": chash,
             "status": meta["status"], "reason": meta.get("reason"),
-            "model": job.model.to_dict(),
+            "model": model_document(job.model),
             "task": {"name": task.name, "version": str(task.version), "family": task.family,
                      "data_hash": task.data_hash(), "source": getattr(task, "source", "")},
             "mode": job.mode, "seed": job.seed, "metrics": {},

@@ -13,14 +13,13 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from harnesskit.errors import HarnessError
-from harnesskit.fsutil import read_jsonl, write_text_atomic
+from harnesskit.fsutil import read_jsonl, safe_name, write_text_atomic
 
 SCHEMA_VERSION = 1
 LIBRARIES = ("pretrain-harness", "torch", "transformers", "tokenizers", "sacrebleu",
@@ -73,11 +72,6 @@ def stable_hash(obj: Any, n: int = 16) -> str:
     """sha256 (first ``n`` hex digits) of the canonical JSON of ``obj``."""
     blob = json.dumps(obj, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:n]
-
-
-def safe_name(text: str) -> str:
-    """A file-system-safe version of a model or task name."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.") or "model"
 
 
 def result_dir(out: Path, model_id: str, task: str, mode: str = "finetune") -> Path:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from tasks.base import Example, FinetuneDefaults, Task
+from tasks.modelref import ModelRef
 from tasks.models import Backbone, load_backbone
 
 
@@ -181,7 +182,7 @@ def train(tm: TaskModel, train_exs: list[Example], val_exs: list[Example]) -> di
     return {"history": history, "best_val_loss": best, "steps_per_epoch": steps_per_epoch}
 
 
-def finetune(model: str | Backbone, task: Task, *, seed: int = 0, limit: int | None = None,
+def finetune(model: ModelRef | Backbone, task: Task, *, seed: int = 0, limit: int | None = None,
              precision: str = "bf16", out: Path | None = None,
              overrides: dict[str, Any] | None = None) -> tuple[TaskModel, dict[str, Any]]:
     """Fine-tune ``model`` on ``task``'s train split; returns the model and an info dict.
@@ -193,7 +194,7 @@ def finetune(model: str | Backbone, task: Task, *, seed: int = 0, limit: int | N
     t0 = time.time()
     if out is not None:
         _check_out(Path(out))
-    bb = load_backbone(model) if isinstance(model, str) else model
+    bb = model if isinstance(model, Backbone) else load_backbone(model)
     head = head_kind(task, bb.kind)
     ft = replace(task.finetune, **(overrides or {}))
     cfg = FinetuneConfig(task=ft, seed=seed, limit=limit, precision=precision)
@@ -241,7 +242,7 @@ def save_finetuned(tm: TaskModel, out: Path, info: dict[str, Any]) -> None:
             save_file({k: v.detach().cpu().contiguous() for k, v in tm.head.state_dict().items()},
                       str(tmp / "head.safetensors"))
         meta = {"task": tm.task.name, "task_version": tm.task.version, "labels": tm.labels,
-                "base_model": tm.bb.model_id, "base_content_hash": tm.bb.content_hash, **info}
+                "base_model": tm.bb.ref.spec, "base_content_hash": tm.bb.ref.content_hash, **info}
         (tmp / "finetune.json").write_text(json.dumps(meta, indent=2))
         replace_dir(tmp, out)
     finally:

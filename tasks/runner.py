@@ -1,7 +1,8 @@
 """From a model and a task to predictions: ``predict`` (contract E of docs/INTERNAL_API.md).
 
-``model`` is a checkpoint or run directory of ours, ``hf:PATH`` for a local
-transformers encoder, or ``baseline:NAME`` for one of the task's baselines.
+``ref`` is a model resolved once by :func:`tasks.modelref.resolve_model`: a
+checkpoint or run directory of ours, ``hf:PATH`` for a local transformers
+encoder, or ``baseline:NAME`` for one of the task's baselines.
 Language-modelling tasks are scored directly (per-document token
 log-probabilities: a sliding window for ``gpt``, pseudo-log-likelihood with each
 token masked in turn for ``bert``, Salazar et al. 2020). Other tasks are
@@ -20,6 +21,7 @@ import torch
 from harnesskit.errors import HarnessError
 from tasks.base import Example, Task
 from tasks.finetune import NotApplicable
+from tasks.modelref import ModelRef
 from tasks.models import Backbone
 
 __all__ = ["NotApplicable", "Predictions", "predict", "score_lm"]
@@ -50,26 +52,26 @@ def _baseline(name: str, task: Task, test: list[Example]) -> Predictions:
                                             "predict_seconds": round(time.time() - t0, 2)})
 
 
-def predict(model: str, task: Task, *, mode: str = "finetune", seed: int = 0,
+def predict(ref: ModelRef, task: Task, *, mode: str = "finetune", seed: int = 0,
             limit: int | None = None, batch_size: int = 16, workdir: Path | None = None,
             precision: str = "bf16", overrides: dict[str, Any] | None = None) -> Predictions:
-    """Predictions of ``model`` on ``task``'s test split (``limit`` caps every split).
+    """Predictions of the model ``ref`` on ``task``'s test split (``limit`` caps every split).
 
     Raises :class:`NotApplicable` when the model kind cannot do the task.
     """
     if mode not in ("finetune", "zeroshot"):
         raise HarnessError(f"unknown mode {mode!r}", hint="use finetune or zeroshot")
     test = task.examples("test")[:limit] if limit else task.examples("test")
-    if model.startswith("baseline:"):
-        return _baseline(model.split(":", 1)[1], task, test)
-    from tasks.models import load_backbone, model_kind
+    if ref.is_baseline:
+        return _baseline(ref.spec.split(":", 1)[1], task, test)
+    from tasks.models import load_backbone
 
-    kind = model_kind(model)
+    kind = ref.kind
     _check_applicable(kind, task, mode)
     torch.manual_seed(seed)
-    bb = load_backbone(model)
-    info: dict[str, Any] = {"model_kind": kind, "mode": mode, "model_id": bb.model_id,
-                            "content_hash": bb.content_hash, "batch_size": batch_size}
+    bb = load_backbone(ref)
+    info: dict[str, Any] = {"model_kind": kind, "mode": mode, "model_id": ref.id,
+                            "content_hash": ref.content_hash, "batch_size": batch_size}
     t0 = time.time()
     if task.family == "lm":
         preds = [score_lm(bb, str(e.input), stride=task.stride) for e in test]  # type: ignore[attr-defined]
@@ -91,7 +93,7 @@ def predict(model: str, task: Task, *, mode: str = "finetune", seed: int = 0,
 
 
 def _check_applicable(kind: str, task: Task, mode: str) -> None:
-    if task.family == "lm" and kind == "hf":
+    if task.family == "lm" and kind == "hf-encoder":
         raise NotApplicable("hf: encoders have no language-modelling head here")
     if task.family == "lm":
         return

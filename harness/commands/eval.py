@@ -72,8 +72,10 @@ def eval_cmd(models: tuple[str, ...], tasks: str, mode: str, limit: int | None, 
     """
     from harness.evaluator import evaluate
     from leaderboards.views import render
+    from tasks.modelref import resolve_models
 
-    results = evaluate(list(models), tasks, mode=mode, seeds=_seeds(seeds), limit=limit, out=out,
+    refs = resolve_models(models)  # each --model resolved once; everything below takes the refs
+    results = evaluate(refs, tasks, mode=mode, seeds=_seeds(seeds), limit=limit, out=out,
                        db=db, baselines=not no_baselines, batch_size=batch_size,
                        n_bootstrap=n_bootstrap, rescore=rescore, include=include,
                        precision=precision, overrides=_overrides(ft_sets))

@@ -38,14 +38,16 @@ def finetune(model: str, task_name: str, out: str, seed: int, limit: int | None,
     from harnesskit.errors import HarnessError
     from harnesskit.fsutil import write_text_atomic
     from tasks import get_task, include
+    from tasks.modelref import resolve_model
     from tasks.runner import NotApplicable, predict
 
     for folder in includes:
         include(folder)
     task = get_task(task_name)
+    ref = resolve_model(model)
     overrides = {k: v for k, v in (("epochs", epochs), ("lr", lr), ("beams", beams)) if v is not None}
     try:
-        preds = predict(model, task, mode="finetune", seed=seed, limit=limit,
+        preds = predict(ref, task, mode="finetune", seed=seed, limit=limit,
                         workdir=Path(out), precision=precision, overrides=overrides)
     except NotApplicable as exc:
         raise HarnessError(f"{model} cannot be fine-tuned on {task_name}: {exc.reason}",

@@ -12,7 +12,6 @@ inconsistent raises :class:`HarnessError` naming the offending file.
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import os
 import shutil
@@ -38,7 +37,6 @@ class Loaded:
     config: RunConfig
     train_state: dict
     path: Path
-    content_hash: str
 
 
 def unwrap(model: Any) -> Any:
@@ -243,9 +241,7 @@ def load_checkpoint(path: str | Path, map_location: str = "cpu") -> Loaded:
         state = json.loads(state_path.read_text())
     except (OSError, ValueError) as exc:
         raise HarnessError(f"cannot read {state_path}: {exc}") from None
-    digest = hashlib.sha256((ckpt / "MANIFEST.json").read_bytes()).hexdigest()[:16]
-    return Loaded(model=model, tokenizer=tokenizer, config=cfg, train_state=state,
-                  path=ckpt, content_hash=digest)
+    return Loaded(model=model, tokenizer=tokenizer, config=cfg, train_state=state, path=ckpt)
 
 
 def load_optimizer_state(ckpt: Path, optimizer: Any) -> dict:

@@ -10,6 +10,7 @@ import pytest
 # The tiny fixture tasks live beside the tests (task_fixtures.py); importlib mode
 # does not put this folder on sys.path by itself.
 sys.path.insert(0, str(Path(__file__).parent))
+from task_fixtures import make_checkpoint  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -23,31 +24,6 @@ def _task_state(tmp_path, monkeypatch):
     yield
     data.clear_memo()
     registry.reset()
-
-
-def make_checkpoint(out: Path, arch: str, seed: int = 0) -> Path:
-    """A tiny randomly initialised model saved as a weights-only checkpoint."""
-    import dataclasses
-
-    import torch
-    from task_fixtures import ALL
-
-    from pretrain.data.tokenizer import train_tokenizer
-    from pretrain.engine.checkpoint import save_model_checkpoint
-    from pretrain.engine.model import build_model
-    from pretrain.engine.presets import ModelConfig, RunConfig
-
-    texts = []
-    for cls in ALL:
-        for split in cls().build().values():
-            for ex in split:
-                texts.append(str(ex.input) + " " + " ".join(ex.references))
-    tok = train_tokenizer(texts * 3, arch, 300 if arch == "gpt" else 200, min_frequency=1)
-    torch.manual_seed(seed)
-    cfg = ModelConfig(arch=arch, n_layer=2, n_head=2, n_embd=32, block_size=64,
-                      vocab_size=tok.get_vocab_size())
-    run = dataclasses.replace(RunConfig(), model=cfg)
-    return save_model_checkpoint(out, build_model(cfg), tok, run)
 
 
 @pytest.fixture(scope="session")

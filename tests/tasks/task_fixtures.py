@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from tasks.base import (
     SPLITS,
     ClassificationTask,
@@ -105,3 +107,27 @@ class TinyLM(LMTask):
 
 
 ALL = [TinyClassification, TinyQA, TinySummarization, TinyTranslation, TinyDialogue, TinyLM]
+
+
+def make_checkpoint(out: Path, arch: str, seed: int = 0) -> Path:
+    """A tiny randomly initialised model saved as a weights-only checkpoint."""
+    import dataclasses
+
+    import torch
+
+    from pretrain.data.tokenizer import train_tokenizer
+    from pretrain.engine.checkpoint import save_model_checkpoint
+    from pretrain.engine.model import build_model
+    from pretrain.engine.presets import ModelConfig, RunConfig
+
+    texts = []
+    for cls in ALL:
+        for split in cls().build().values():
+            for ex in split:
+                texts.append(str(ex.input) + " " + " ".join(ex.references))
+    tok = train_tokenizer(texts * 3, arch, 300 if arch == "gpt" else 200, min_frequency=1)
+    torch.manual_seed(seed)
+    cfg = ModelConfig(arch=arch, n_layer=2, n_head=2, n_embd=32, block_size=64,
+                      vocab_size=tok.get_vocab_size())
+    run = dataclasses.replace(RunConfig(), model=cfg)
+    return save_model_checkpoint(out, build_model(cfg), tok, run)

@@ -7,13 +7,14 @@ import torch
 
 from tasks.decoding import beam_search, greedy
 from tasks.models import load_backbone
+from tasks.modelref import resolve_model
 
 PROMPTS = ["the house 3 is big.", "how are you 7?", "Some words come first. The cat"]
 
 
 @pytest.fixture(scope="module")
 def gpt(tiny_gpt):
-    return load_backbone(tiny_gpt)
+    return load_backbone(resolve_model(tiny_gpt))
 
 
 @pytest.mark.parametrize("prompt", PROMPTS)

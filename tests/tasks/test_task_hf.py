@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from task_fixtures import ALL, TinyClassification, TinyQA, TinyTranslation
 
+from tasks.modelref import resolve_model
 from tasks.runner import NotApplicable, predict
 
 
@@ -31,28 +32,29 @@ def tiny_hf(tmp_path_factory) -> str:
 
 
 def test_hf_encoder_classification_and_span(tiny_hf):
-    clf = predict(tiny_hf, TinyClassification(), seed=0, batch_size=3)
-    assert clf.info["model_kind"] == "hf" and {r["prediction"] for r in clf.rows} <= {"sport", "tech"}
-    qa1 = predict(tiny_hf, TinyQA(), seed=0, batch_size=1)
-    qa2 = predict(tiny_hf, TinyQA(), seed=0, batch_size=4)
+    clf = predict(resolve_model(tiny_hf), TinyClassification(), seed=0, batch_size=3)
+    assert clf.info["model_kind"] == "hf-encoder" and {r["prediction"] for r in clf.rows} <= {"sport", "tech"}
+    qa1 = predict(resolve_model(tiny_hf), TinyQA(), seed=0, batch_size=1)
+    qa2 = predict(resolve_model(tiny_hf), TinyQA(), seed=0, batch_size=4)
     assert [r["prediction"] for r in qa1.rows] == [r["prediction"] for r in qa2.rows]
     assert all(r["prediction"] in r["input"]["context"] for r in qa1.rows)
     with pytest.raises(NotApplicable):
-        predict(tiny_hf, TinyTranslation())
+        predict(resolve_model(tiny_hf), TinyTranslation())
 
 
 def test_hf_content_hash_is_shared_and_tracks_every_file(tiny_hf, tmp_path):
-    """The evaluator's model hash and the runner's are one function; any file change shows."""
+    """The reference the CLI resolves carries the one content hash; any file change shows."""
     import shutil
     from pathlib import Path
 
-    from harness.adapters import describe_model
-    from tasks.models import hf_content_hash, load_backbone
+    from tasks.modelref import content_hash
+    from tasks.models import load_backbone
 
     copy = tmp_path / "copy"
     shutil.copytree(Path(str(tiny_hf).removeprefix("hf:")), copy)
-    before = hf_content_hash(copy)
-    assert describe_model(f"hf:{copy}").content_hash == before
-    assert load_backbone(f"hf:{copy}", device="cpu").content_hash == before
+    before = content_hash(copy)
+    ref = resolve_model(f"hf:{copy}")
+    assert ref.content_hash == before and ref.kind == "hf-encoder"
+    assert load_backbone(ref, device="cpu").ref is ref
     (copy / "tokenizer_config.json").write_text('{"model_max_length": 7}')
-    assert hf_content_hash(copy) != before
+    assert content_hash(copy) != before

@@ -13,6 +13,7 @@ from task_fixtures import (
 )
 
 from harnesskit.errors import HarnessError
+from tasks.modelref import resolve_model
 from tasks.runner import NotApplicable, predict
 
 GENERATIVE = [TinySummarization, TinyTranslation, TinyDialogue]
@@ -21,7 +22,7 @@ GENERATIVE = [TinySummarization, TinyTranslation, TinyDialogue]
 @pytest.mark.parametrize("cls", [TinyClassification, TinyQA, *GENERATIVE])
 def test_gpt_finetune_each_family(cls, tiny_gpt, tmp_path):
     task = cls()
-    out = predict(tiny_gpt, task, mode="finetune", seed=0, workdir=tmp_path / "ft")
+    out = predict(resolve_model(tiny_gpt), task, mode="finetune", seed=0, workdir=tmp_path / "ft")
     assert [r["id"] for r in out.rows] == [e.id for e in task.examples("test")]
     assert all(isinstance(r["prediction"], str) for r in out.rows)
     assert out.info["model_kind"] == "gpt" and out.info["history"]
@@ -32,8 +33,8 @@ def test_gpt_finetune_each_family(cls, tiny_gpt, tmp_path):
 
 
 def test_gpt_finetune_is_deterministic_and_batch_size_free(tiny_gpt):
-    a = predict(tiny_gpt, TinyClassification(), seed=3, batch_size=1, overrides={"epochs": 1})
-    b = predict(tiny_gpt, TinyClassification(), seed=3, batch_size=7, overrides={"epochs": 1})
+    a = predict(resolve_model(tiny_gpt), TinyClassification(), seed=3, batch_size=1, overrides={"epochs": 1})
+    b = predict(resolve_model(tiny_gpt), TinyClassification(), seed=3, batch_size=7, overrides={"epochs": 1})
     assert [r["prediction"] for r in a.rows] == [r["prediction"] for r in b.rows]
     assert a.info["history"] == b.info["history"]
 
@@ -41,8 +42,8 @@ def test_gpt_finetune_is_deterministic_and_batch_size_free(tiny_gpt):
 @pytest.mark.parametrize("cls", [TinyClassification, TinyQA])
 def test_bert_finetune_classification_and_span(cls, tiny_bert):
     task = cls()
-    a = predict(tiny_bert, task, seed=0, batch_size=1)
-    b = predict(tiny_bert, task, seed=0, batch_size=5)
+    a = predict(resolve_model(tiny_bert), task, seed=0, batch_size=1)
+    b = predict(resolve_model(tiny_bert), task, seed=0, batch_size=5)
     assert [r["prediction"] for r in a.rows] == [r["prediction"] for r in b.rows]
     if cls is TinyQA:  # a span of the context
         assert all(r["prediction"] in r["input"]["context"] for r in a.rows)
@@ -51,18 +52,18 @@ def test_bert_finetune_classification_and_span(cls, tiny_bert):
 @pytest.mark.parametrize("cls", GENERATIVE)
 def test_bert_generative_not_applicable(cls, tiny_bert):
     with pytest.raises(NotApplicable):
-        predict(tiny_bert, cls())
+        predict(resolve_model(tiny_bert), cls())
 
 
 def test_gpt_zeroshot(tiny_gpt):
-    clf = predict(tiny_gpt, TinyClassification(), mode="zeroshot")
+    clf = predict(resolve_model(tiny_gpt), TinyClassification(), mode="zeroshot")
     assert {r["prediction"] for r in clf.rows} <= {"sport", "tech"}
-    qa = predict(tiny_gpt, TinyQA(), mode="zeroshot")
+    qa = predict(resolve_model(tiny_gpt), TinyQA(), mode="zeroshot")
     assert all(r["prediction"] in r["input"]["context"] for r in qa.rows)
-    gen = predict(tiny_gpt, TinyTranslation(), mode="zeroshot")
+    gen = predict(resolve_model(tiny_gpt), TinyTranslation(), mode="zeroshot")
     assert len(gen.rows) == 3 and all("\n" not in r["prediction"] for r in gen.rows)
     with pytest.raises(HarnessError, match="unknown mode"):
-        predict(tiny_gpt, TinyQA(), mode="bogus")
+        predict(resolve_model(tiny_gpt), TinyQA(), mode="bogus")
 
 
 def test_lm_scoring_gpt_and_bert(tiny_gpt, tiny_bert):
@@ -71,8 +72,8 @@ def test_lm_scoring_gpt_and_bert(tiny_gpt, tiny_bert):
 
     task = TinyLM()
     for model in (tiny_gpt, tiny_bert):
-        out = predict(model, task)
-        bb = load_backbone(model)
+        out = predict(resolve_model(model), task)
+        bb = load_backbone(resolve_model(model))
         for row in out.rows:
             pred = row["prediction"]
             n_tok = len(bb.encode(row["input"]))
@@ -80,7 +81,7 @@ def test_lm_scoring_gpt_and_bert(tiny_gpt, tiny_bert):
             assert all(lp <= 0 for lp in pred["token_logprobs"])
             assert pred["n_bytes"] == len(row["input"].encode())
     # the long document exceeds the 64-token context: windows must not change short-doc scores
-    bb = load_backbone(tiny_gpt)
+    bb = load_backbone(resolve_model(tiny_gpt))
     short = task.examples("test")[0].input
     a = score_lm(bb, short, stride=8)["token_logprobs"]
     b = score_lm(bb, short, stride=63)["token_logprobs"]
@@ -111,7 +112,7 @@ def test_baselines_each_family():
 
 
 def test_baseline_through_predict():
-    out = predict("baseline:majority", TinyClassification())
+    out = predict(resolve_model("baseline:majority"), TinyClassification())
     assert len(out.rows) == 4 and out.info["model_kind"] == "baseline"
 
 
@@ -121,5 +122,5 @@ def test_finetune_refuses_to_overwrite_a_foreign_folder(tiny_gpt, tmp_path):
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "thesis.tex").write_text("precious")
     with pytest.raises(HarnessError, match="not a fine-tuned model folder"):
-        finetune(tiny_gpt, TinyClassification(), out=tmp_path / "mine")
+        finetune(resolve_model(tiny_gpt), TinyClassification(), out=tmp_path / "mine")
     assert (tmp_path / "mine" / "thesis.tex").read_text() == "precious"
