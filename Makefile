@@ -9,10 +9,11 @@ export TOKENIZERS_PARALLELISM := false
 APT_PACKAGES := wordnet-base wordnet-sense-index trans-de-en python3.11-doc debian-faq fortunes chromium
 STAMP := $(VENV)/.harness-installed
 
-.PHONY: setup quickstart test test-slow bench lint clean
+.PHONY: setup apt-data pg-server quickstart test test-slow bench lint clean
 
 setup: $(STAMP)
 	@$(MAKE) --no-print-directory apt-data
+	@$(MAKE) --no-print-directory pg-server
 	@$(PY) -m harness.resources --quiet
 
 # Re-install only when the dependency list changes; a second `make setup` is quick.
@@ -34,6 +35,17 @@ apt-data:
 		 (apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing >/dev/null)) \
 		 || echo "warning: could not install$$missing; the tasks that need them are unavailable"; \
 	else echo "note: not root or no apt; Debian data packages not installed:$$missing"; fi
+
+# PostgreSQL's server programs (initdb, pg_ctl) for the shared-store tests, which start
+# their own throwaway cluster: Debian's `postgresql`, installed only when none is found.
+pg-server:
+	@if command -v initdb >/dev/null || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing Debian's postgresql (server programs for the store tests)"; \
+		(DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends postgresql >/dev/null 2>&1 || \
+		 (apt-get update -q >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends postgresql >/dev/null)) \
+		 || echo "warning: could not install postgresql; the PostgreSQL store tests are skipped"; \
+	else echo "note: not root or no apt; no PostgreSQL server programs, the PostgreSQL store tests are skipped"; fi
 
 quickstart: setup
 	$(VENV)/bin/harness quickstart

@@ -19,7 +19,7 @@ def render(db: str | Path, *, task: str | None = None, fmt: str = "terminal",
         raise HarnessError(f"unknown format {fmt!r}", hint=f"choose one of {', '.join(FORMATS)}")
     with open_store(db, create=False) as store:
         if task is not None and task not in store.tasks():
-            raise HarnessError(f"no results for task {task!r} in {store.path}",
+            raise HarnessError(f"no results for task {task!r} in {store.where}",
                                hint=f"tasks with results: {', '.join(store.tasks()) or 'none'}")
         results, models = store.results(task), store.models()
     boards = board.aggregate(results, models)

@@ -1,4 +1,4 @@
-"""``harness leaderboard show|compare``: read the store, print or write a view."""
+"""``harness leaderboard show|compare|copy``: read the store, print or write a view, move it."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ def leaderboard() -> None:
 
 @leaderboard.command("show")
 @click.option("--db", default="results/harness.sqlite", show_default=True, metavar="URL",
-              help="Leaderboard store (a path or sqlite:///URL).")
+              help="Leaderboard store: a path, sqlite:///URL or postgresql://URL.")
 @click.option("--task", default=None, help="Only this task.")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="terminal",
               show_default=True, help="Output format.")
@@ -32,6 +32,7 @@ def show(db: str, task: str | None, fmt: str, out: str | None, signatures: bool)
       harness leaderboard show --task bbc-news --signatures
       harness leaderboard show --format html --out leaderboard.html
       harness leaderboard show --format csv --out leaderboard.csv
+      harness leaderboard show --db postgresql://team@dbhost:5432/harness
     """
     import sys
 
@@ -77,3 +78,25 @@ def compare(model_a: str, model_b: str, db: str, task: str | None, n_boot: int,
         click.echo(json.dumps([c.to_dict() for c in comps], indent=2))
     else:
         click.echo(render(comps).rstrip())
+
+
+@leaderboard.command("copy")
+@click.option("--from", "source", required=True, metavar="URL",
+              help="The store to read (a path, sqlite:///URL or postgresql://URL).")
+@click.option("--to", "dest", required=True, metavar="URL",
+              help="The store to write (created and migrated if new).")
+def copy(source: str, dest: str) -> None:
+    """Copy every row of one store into another, between SQLite and PostgreSQL either way.
+
+    Rows keep their result keys and timestamps, so the leaderboard reads the
+    same from both; rows already in the target are replaced, never doubled.
+
+    \b
+    Examples:
+      harness leaderboard copy --from results/harness.sqlite --to postgresql://team@dbhost/harness
+      harness leaderboard copy --from postgresql://team@dbhost/harness --to backup.sqlite
+    """
+    from leaderboards.store import copy_store
+
+    n = copy_store(source, dest)
+    click.echo(f"copied {n} result rows")
