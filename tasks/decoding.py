@@ -1,4 +1,6 @@
-"""Greedy and beam-search decoding for ``gpt`` models, with or without a KV cache.
+"""Greedy and beam-search decoding for causal models, with or without a KV cache.
+
+Causal models: our ``gpt`` and ``hf:`` decoders (through ``tasks.hf_causal.HFCausal``).
 
 Both decode one prompt at a time, so results never depend on a batch size.
 They share :func:`_top` for choosing tokens, so a beam of width 1 makes exactly
@@ -12,6 +14,8 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+
+from tasks.hf_causal import select_cache
 
 
 def _device(model: Any) -> torch.device:
@@ -85,7 +89,7 @@ def beam_search(model: Any, prompt: list[int], *, beams: int, max_new_tokens: in
         ids = torch.cat([ids[rows], torch.tensor(keep_tok, device=dev).view(-1, 1)], dim=1)
         scores = torch.tensor(keep_scores, device=dev)
         if past is not None:
-            past = [(k[rows], v[rows]) for k, v in past]
+            past = select_cache(past, rows)
     else:
         for r in range(ids.size(0)):
             gen = ids[r, n0:].tolist()

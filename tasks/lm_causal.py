@@ -1,0 +1,245 @@
+"""The causal adapter of :mod:`tasks.lm_api`: our ``gpt`` and ``hf:`` causal LMs.
+
+Both expose ``hidden(idx, past, keys=, pos=)`` and ``logits(h)`` (our
+``GPT`` natively, transformers models through :class:`tasks.hf_causal.HFCausal`),
+so one implementation serves every causal model.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+
+from tasks.lm_base import DEFAULT_MAX_GEN_TOKS, LM, rolling_windows
+from tasks.models import Backbone
+
+HEAD_ROWS = 4096  # hidden rows per LM-head call (bounds the (rows, vocab) logits)
+
+
+def count_words(text: str) -> int:
+    """Words as lm-evaluation-harness's wikitext counts them: ``len(re.split(r"\\s+", text))``."""
+    return len(re.split(r"\s+", text))
+
+
+def _chunks(xs: list[Any], n: int) -> list[list[Any]]:
+    return [xs[i:i + n] for i in range(0, len(xs), max(1, n))]
+
+
+class CausalLM(LM):
+    """Scoring and generation for decoder-only models (see :mod:`tasks.lm_api`)."""
+
+    def __init__(self, bb: Backbone) -> None:
+        super().__init__(bb)
+        self.model = bb.module
+        self.pad_id = bb.special.get("pad", self.eot_id)
+
+    def _tensor(self, rows: list[list[int]], left: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+        """Padded ids (B, T) and the bool mask of real tokens."""
+        width = max(len(r) for r in rows)
+        ids = torch.full((len(rows), width), self.pad_id, dtype=torch.long)
+        keys = torch.zeros((len(rows), width), dtype=torch.bool)
+        for i, r in enumerate(rows):
+            sl = slice(width - len(r), width) if left else slice(0, len(r))
+            ids[i, sl] = torch.tensor(r, dtype=torch.long)
+            keys[i, sl] = True
+        return ids.to(self.device), keys.to(self.device)
+
+    def _score(self, h: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Log-probs (float32 log-softmax) of ``targets`` (N,) from hidden rows (N, C), and argmax hits."""
+        lps, hits = [], []
+        targets = targets.to(h.device)
+        for a in range(0, h.size(0), HEAD_ROWS):
+            logp = torch.log_softmax(self.model.logits(h[a:a + HEAD_ROWS]).float(), -1)
+            t = targets[a:a + HEAD_ROWS]
+            lps.append(logp.gather(-1, t[:, None])[:, 0])
+            hits.append(logp.argmax(-1) == t)
+        return torch.cat(lps).cpu(), torch.cat(hits).cpu()
+
+    # -- loglikelihood ---------------------------------------------------------
+    @torch.no_grad()
+    def loglikelihood_tokens(self, requests: Sequence[tuple[list[int], list[int]]], *,
+                             batch_size: int = 16) -> list[tuple[float, bool]]:
+        """Contexts shared by several continuations run once; see :meth:`LM.loglikelihood`.
+
+        A context longer than the model allows keeps its last ``max_length + 1 -
+        len(longest continuation of that context)`` tokens.
+        """
+        self.model.eval()
+        groups: dict[tuple[int, ...], list[int]] = {}
+        for i, (ctx, cont) in enumerate(requests):
+            if not cont:
+                raise ValueError(f"request {i} has an empty continuation")
+            groups.setdefault(tuple(ctx), []).append(i)
+        longest = {c: max(len(requests[i][1]) for i in idx) for c, idx in groups.items()}
+        order = sorted(groups, key=lambda c: (-(len(c) + longest[c]), c))
+        out: list[Any] = [None] * len(requests)
+        for chunk in _chunks(order, batch_size):
+            self._group_batch(chunk, groups, requests, out, batch_size)
+        return out
+
+    def _group_batch(self, ctxs: list[tuple[int, ...]], groups: dict, requests: Sequence,
+                     out: list[Any], batch_size: int) -> None:
+        n_max = self.max_length
+        rows = [(g, i) for g, c in enumerate(ctxs) for i in groups[c]]
+        conts = {i: list(requests[i][1])[-n_max:] for _, i in rows}
+        prompts = []
+        for c in ctxs:
+            room = max(1, n_max + 1 - max(len(conts[i]) for i in groups[c]))
+            prompts.append(list(c)[-room:] or [self.eot_id])
+        ids, keys = self._tensor(prompts)
+        lens = keys.sum(1)
+        h, past = self.model.hidden(ids)  # right padding: real positions never see it
+        last = h[torch.arange(len(prompts), device=h.device), lens - 1]
+        first = torch.tensor([conts[i][0] for _, i in rows])
+        lp0, hit0 = self._score(last[torch.tensor([g for g, _ in rows], device=h.device)], first)
+        for k, (_, i) in enumerate(rows):
+            out[i] = (float(lp0[k]), bool(hit0[k]))
+        more = [(g, i) for g, i in rows if len(conts[i]) > 1]
+        for chunk in _chunks(more, batch_size):
+            self._continue(chunk, conts, past, keys, lens, out)
+
+    def _continue(self, chunk: list[tuple[int, int]], conts: dict, past: Any, keys: torch.Tensor,
+                  lens: torch.Tensor, out: list[Any]) -> None:
+        """Score continuation tokens 2.. of ``chunk`` on top of their prompts' cached keys."""
+        from tasks.hf_causal import select_cache
+
+        sel = torch.tensor([g for g, _ in chunk], device=keys.device)
+        cache = select_cache(past if isinstance(past, list) else copy.deepcopy(past), sel)
+        ids, ckeys = self._tensor([conts[i][:-1] for _, i in chunk])
+        pkeys = keys[sel]
+        if bool(pkeys.all()):  # prompts of one length: the plain causal path
+            hc, _ = self.model.hidden(ids, cache)
+        else:
+            pos = lens[sel][:, None] + torch.arange(ids.size(1), device=ids.device)[None]
+            pos = pos.clamp(max=self.max_length - 1)  # only padding reaches past the context
+            hc, _ = self.model.hidden(ids, cache, keys=torch.cat([pkeys, ckeys], 1), pos=pos)
+        take = torch.cat([hc[r, :len(conts[i]) - 1] for r, (_, i) in enumerate(chunk)])
+        tgt = torch.tensor([t for _, i in chunk for t in conts[i][1:]])
+        lp, hit = self._score(take, tgt)
+        a = 0
+        for _, i in chunk:
+            n = len(conts[i]) - 1
+            s, g = out[i]
+            out[i] = (s + float(lp[a:a + n].double().sum()), g and bool(hit[a:a + n].all()))
+            a += n
+
+    # -- rolling ---------------------------------------------------------------
+    @torch.no_grad()
+    def loglikelihood_rolling(self, texts: Sequence[str], *, window: str = "overlap",
+                              stride: int | None = None, batch_size: int = 16
+                              ) -> list[dict[str, Any]]:
+        """Whole-document token log-probs; windows from every document are batched together."""
+        self.model.eval()
+        wins = []  # (doc, input ids, target ids)
+        for d, text in enumerate(texts):
+            for inp, tgt in rolling_windows(self.tok_encode(text), self.eot_id, self.max_length,
+                                            window=window, stride=stride):
+                wins.append((d, inp, tgt))
+        order = sorted(range(len(wins)), key=lambda j: (-len(wins[j][1]), j))
+        got: dict[int, tuple[list[float], list[bool]]] = {}
+        for chunk in _chunks(order, batch_size):
+            ids, _ = self._tensor([wins[j][1] for j in chunk])
+            h, _ = self.model.hidden(ids)
+            take = torch.cat([h[r, len(wins[j][1]) - len(wins[j][2]):len(wins[j][1])]
+                              for r, j in enumerate(chunk)])
+            lp, hit = self._score(take, torch.tensor([t for j in chunk for t in wins[j][2]]))
+            a = 0
+            for j in chunk:
+                n = len(wins[j][2])
+                got[j] = (lp[a:a + n].tolist(), hit[a:a + n].tolist())
+                a += n
+        docs: list[dict[str, Any]] = [{"token_logprobs": [], "token_correct": [],
+                                       "n_bytes": len(t.encode("utf-8")), "n_words": count_words(t)}
+                                      for t in texts]
+        for j, (d, _, _) in enumerate(wins):
+            docs[d]["token_logprobs"].extend(got[j][0])
+            docs[d]["token_correct"].extend(got[j][1])
+        return docs
+
+    # -- generation ------------------------------------------------------------
+    @torch.no_grad()
+    def generate_until(self, requests: Sequence[tuple[str, dict[str, Any]]], *,
+                       batch_size: int = 16) -> list[str]:
+        """Greedy requests batched with left padding; beam requests one at a time."""
+        self.model.eval()
+        prompts = [self.tok_encode(c) or [self.eot_id] for c, _ in requests]
+        opts = [_options(o) for _, o in requests]
+        out: list[Any] = [None] * len(requests)
+        greedy = [i for i, o in enumerate(opts) if o["num_beams"] == 1]
+        for i in (i for i, o in enumerate(opts) if o["num_beams"] > 1):
+            out[i] = self._beam(prompts[i], opts[i])
+        greedy.sort(key=lambda i: (opts[i]["max_gen_toks"], -len(prompts[i]), i))
+        for n_new in sorted({opts[i]["max_gen_toks"] for i in greedy}):
+            same = [i for i in greedy if opts[i]["max_gen_toks"] == n_new]
+            for chunk in _chunks(same, batch_size):
+                room = max(1, self.max_length - n_new)
+                texts = self._greedy([prompts[i][-room:] for i in chunk],
+                                     [opts[i]["until"] for i in chunk], n_new)
+                for i, t in zip(chunk, texts):
+                    out[i] = t
+        return out
+
+    def _greedy(self, prompts: list[list[int]], untils: list[list[str]], n_new: int) -> list[str]:
+        ids, keys = self._tensor(prompts, left=True)
+        padded = not bool(keys.all())
+        pos = (keys.long().cumsum(1) - 1).clamp(min=0)
+        h, past = (self.model.hidden(ids, keys=keys, pos=pos) if padded
+                   else self.model.hidden(ids))
+        nxt_pos = pos[:, -1:] + 1
+        gen: list[list[int]] = [[] for _ in prompts]
+        alive = [True] * len(prompts)
+        for step in range(n_new):
+            tok = torch.log_softmax(self.model.logits(h[:, -1]).float(), -1).argmax(-1)
+            for r, t in enumerate(tok.tolist()):
+                if not alive[r]:
+                    continue
+                if t == self.eot_id:
+                    alive[r] = False
+                    continue
+                gen[r].append(t)
+                if untils[r] and any(u in self.tok_decode(gen[r]) for u in untils[r]):
+                    alive[r] = False
+            if not any(alive) or step == n_new - 1:
+                break
+            feed = tok.view(-1, 1)
+            if padded:
+                keys = torch.cat([keys, torch.ones_like(feed, dtype=torch.bool)], 1)
+                h, past = self.model.hidden(feed, past, keys=keys, pos=nxt_pos)
+                nxt_pos = nxt_pos + 1
+            else:
+                h, past = self.model.hidden(feed, past)
+        return [_cut(self.tok_decode(g), u) for g, u in zip(gen, untils)]
+
+    def _beam(self, prompt: list[int], opt: dict[str, Any]) -> str:
+        from tasks.decoding import beam_search
+
+        n_new = opt["max_gen_toks"]
+        ids = beam_search(self.model, prompt[-max(1, self.max_length - n_new):],
+                          beams=opt["num_beams"], max_new_tokens=n_new, eos_id=self.eot_id,
+                          length_penalty=opt["length_penalty"])
+        return _cut(self.tok_decode(ids), opt["until"])
+
+
+def _options(o: dict[str, Any]) -> dict[str, Any]:
+    """Generation options with defaults; an unknown key is an error."""
+    known = {"until", "max_gen_toks", "num_beams", "length_penalty", "do_sample", "temperature"}
+    bad = sorted(set(o) - known)
+    if bad:
+        raise ValueError(f"unknown generation option(s) {bad}; known: {sorted(known)}")
+    if o.get("do_sample") or float(o.get("temperature", 0.0) or 0.0) > 0:
+        raise ValueError("only greedy and beam search are supported (do_sample=False)")
+    until = o.get("until") or []
+    until = [until] if isinstance(until, str) else list(until)
+    return {"until": until, "max_gen_toks": int(o.get("max_gen_toks", DEFAULT_MAX_GEN_TOKS)),
+            "num_beams": int(o.get("num_beams", 1)),
+            "length_penalty": float(o.get("length_penalty", 1.0))}
+
+
+def _cut(text: str, until: list[str]) -> str:
+    """``text`` up to the first occurrence of any stop string."""
+    ends = [text.find(u) for u in until if u and u in text]
+    return text[:min(ends)] if ends else text
