@@ -1,0 +1,96 @@
+"""The model interface (tasks.lm_api): our gpt, its HF export and tiny hf: Llama / GPT-2
+answer the same requests with the same numbers, whatever the batch size."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from lm_fixtures import save_tiny
+
+from tasks.lm_api import NotApplicable, load_lm, rolling_windows
+
+REQS = [("The cat sat on", " the mat"), ("The cat sat on", " a dog"), ("The cat sat on", " x"),
+        ("Question: what is two plus two?\nAnswer:", " four."), ("", "Python"),
+        ("A dog ran " * 12, " in the park and far away")]
+DOCS = ["The cat sat on the mat. " * 12, "short", "Python is a programming language. " * 4]
+GEN = [("The cat", {"until": ["\n"], "max_gen_toks": 8}),
+       ("Question: what is two plus two?\nAnswer:", {"until": ["."], "max_gen_toks": 6}),
+       ("A", {"max_gen_toks": 5}), ("The dog", {"max_gen_toks": 4, "num_beams": 3})]
+
+
+@pytest.fixture(scope="module")
+def tiny_hf_models(tmp_path_factory, tiny_gpt) -> dict[str, str]:
+    from pretrain.engine.export import export_hf
+
+    root = tmp_path_factory.mktemp("lm-api")
+    return {"gpt": tiny_gpt, "export": f"hf:{export_hf(tiny_gpt, root / 'export')}",
+            "llama": f"hf:{save_tiny(root / 'llama', 'llama')}",
+            "gpt2": f"hf:{save_tiny(root / 'gpt2', 'gpt2')}"}
+
+
+def _all(lm, bs):  # type: ignore[no-untyped-def]
+    ll = lm.loglikelihood(REQS, batch_size=bs)
+    roll = {w: lm.loglikelihood_rolling(DOCS, window=w, batch_size=bs)
+            for w in ("overlap", "disjoint")}
+    return ll, roll, lm.generate_until(GEN, batch_size=bs)
+
+
+def _close(a, b, rel=1e-6):  # type: ignore[no-untyped-def]
+    return math.isclose(a, b, rel_tol=rel, abs_tol=1e-5)
+
+
+def test_hf_export_scores_like_the_native_checkpoint(tiny_hf_models):
+    native, hf = load_lm(tiny_hf_models["gpt"], device="cpu"), load_lm(tiny_hf_models["export"],
+                                                                        device="cpu")
+    assert (native.kind, hf.kind) == ("gpt", "hf-causal") and native.eot_id == hf.eot_id
+    (ll_a, roll_a, gen_a), (ll_b, roll_b, gen_b) = _all(native, 3), _all(hf, 3)
+    assert [g for _, g in ll_a] == [g for _, g in ll_b]
+    assert all(_close(x, y) for (x, _), (y, _) in zip(ll_a, ll_b))
+    for w in roll_a:
+        for da, db in zip(roll_a[w], roll_b[w]):
+            assert len(da["token_logprobs"]) == len(db["token_logprobs"])
+            assert _close(sum(da["token_logprobs"]), sum(db["token_logprobs"]))
+            assert da["token_correct"] == db["token_correct"]
+    assert gen_a == gen_b
+
+
+@pytest.mark.parametrize("name", ["gpt", "llama", "gpt2"])
+def test_every_path_is_independent_of_batch_size(tiny_hf_models, name):
+    lm = load_lm(tiny_hf_models[name], device="cpu")
+    ref = _all(lm, 1)
+    for bs in (3, 16):
+        ll, roll, gen = _all(lm, bs)
+        assert [g for _, g in ll] == [g for _, g in ref[0]]
+        assert all(_close(x, y) for (x, _), (y, _) in zip(ll, ref[0]))
+        for w in roll:
+            assert all(_close(sum(a["token_logprobs"]), sum(b["token_logprobs"]))
+                       for a, b in zip(roll[w], ref[1][w]))
+        assert gen == ref[2]
+
+
+def test_shared_context_equals_separate_requests(tiny_hf_models):
+    """A context run once for all its continuations scores as each pair alone."""
+    lm = load_lm(tiny_hf_models["llama"], device="cpu")
+    together = lm.loglikelihood(REQS[:3], batch_size=16)
+    alone = [lm.loglikelihood([r], batch_size=1)[0] for r in REQS[:3]]
+    assert all(_close(a[0], b[0]) and a[1] == b[1] for a, b in zip(together, alone))
+
+
+def test_rolling_windows_score_every_token_once():
+    ids = list(range(1, 30))
+    for window in ("overlap", "disjoint"):
+        wins = rolling_windows(ids, 0, 8, window=window)
+        assert [t for _, tgt in wins for t in tgt] == ids
+        assert all(len(inp) <= 8 and len(tgt) <= len(inp) for inp, tgt in wins)
+    # lm-evaluation-harness's last window reaches back to a full context
+    assert len(rolling_windows(ids, 0, 8, window="disjoint")[-1][0]) == 8
+
+
+def test_encoders_say_what_they_cannot_do(tiny_bert):
+    lm = load_lm(tiny_bert, device="cpu")
+    roll = lm.loglikelihood_rolling(["The cat sat on the mat."])
+    assert roll[0]["token_logprobs"] and all(x <= 0 for x in roll[0]["token_logprobs"])
+    assert len(lm.loglikelihood([("The cat sat", " on the mat")])) == 1
+    with pytest.raises(NotApplicable):
+        lm.generate_until([("The cat", {"max_gen_toks": 3})])
