@@ -9,6 +9,7 @@ line on stderr and exit code 2; ``--debug`` shows the traceback instead.
 
 from __future__ import annotations
 
+import errno
 import importlib
 import os
 import sys
@@ -20,6 +21,15 @@ from harnesskit.errors import HarnessError
 # Spinning OpenMP threads starve everything else on a shared CPU (2-30x slower steps were
 # measured on 2 busy cores); passive waits cost little. Must be set before torch loads.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+# OS errors that are the user's to fix, with the fix.
+USER_ERRNOS = {
+    errno.ENOSPC: "free some disk space (or write elsewhere) and run the command again",
+    errno.EDQUOT: "free some space under your quota and run the command again",
+    errno.EROFS: "write to a writable place (the file system is read-only)",
+    errno.EACCES: "check the permissions of the path, or write elsewhere",
+    errno.EPERM: "check the permissions of the path, or write elsewhere",
+}
 
 # name -> (module, attribute, one-line help shown in `harness --help`)
 COMMANDS: dict[str, tuple[str, str, str]] = {
@@ -46,7 +56,7 @@ class LazyGroup(click.Group):
         if cmd_name not in COMMANDS or not _module_exists(COMMANDS[cmd_name][0]):
             return None
         module, attr, _ = COMMANDS[cmd_name]
-        return getattr(importlib.import_module(module), attr)
+        return with_global_flags(getattr(importlib.import_module(module), attr))
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(name, COMMANDS[name][2]) for name in self.list_commands(ctx)]
@@ -63,6 +73,29 @@ class LazyGroup(click.Group):
             hint = f"did you mean {' or '.join(close)}?" if close else "see harness --help"
             raise HarnessError(f"unknown command {name!r}", hint=hint)
         return super().resolve_command(ctx, args)
+
+
+def _set_quiet(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        os.environ["HARNESS_QUIET"] = "1"
+
+
+def with_global_flags(cmd: click.Command) -> click.Command:
+    """Accept ``--quiet`` and ``--debug`` after any (sub)command too, not only before it:
+    ``harness score ... --quiet`` works like ``harness --quiet score ...``. (``--debug`` is
+    read from the raw arguments by :func:`main`.)"""
+    names = {opt for p in cmd.params for opt in getattr(p, "opts", [])}
+    if "--quiet" not in names:
+        cmd.params.append(click.Option(["--quiet"], is_flag=True, expose_value=False,
+                                       is_eager=True, callback=_set_quiet,
+                                       help="No progress bars or chatter, only results."))
+    if "--debug" not in names:
+        cmd.params.append(click.Option(["--debug"], is_flag=True, expose_value=False,
+                                       help="Show full tracebacks for errors."))
+    if isinstance(cmd, click.Group):
+        for sub in cmd.commands.values():
+            with_global_flags(sub)
+    return cmd
 
 
 def _module_exists(module: str) -> bool:
@@ -129,3 +162,12 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         click.echo("harness: interrupted", err=True)
         sys.exit(130)
+    except OSError as exc:
+        # The machine said no (disk full, read-only place, permission): a user-facing
+        # condition, not a bug. Writers are atomic, so nothing half-written remains.
+        if debug or exc.errno not in USER_ERRNOS:
+            raise
+        where = f" ({exc.filename})" if exc.filename else ""
+        click.echo(f"harness: error: {exc.strerror or exc}{where}; {USER_ERRNOS[exc.errno]}",
+                   err=True)
+        sys.exit(2)

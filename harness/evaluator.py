@@ -38,6 +38,10 @@ from harness.results import (
     write_result,
 )
 from harnesskit.errors import HarnessError
+from harnesskit.fsutil import check_writable_dir
+from harnesskit.progress import bar
+from tasks.base import FinetuneDefaults, finetune_settings
+from tasks.baselines import BaselineSkipped
 from tasks.modelref import ModelRef, resolve_model, resolve_models
 
 MODES = ("finetune", "zeroshot")
@@ -62,12 +66,7 @@ class EvalConfig:
             raise HarnessError("n_bootstrap must be >= 0")
         if self.precision not in ("fp32", "bf16"):
             raise HarnessError(f"unknown precision {self.precision!r}", hint="use fp32 or bf16")
-        from tasks.base import FINETUNE_KEYS
-
-        bad = sorted(k for k, _ in self.overrides if k not in FINETUNE_KEYS)
-        if bad:
-            raise HarnessError(f"unknown fine-tuning key(s): {', '.join(bad)}",
-                               hint=f"valid keys: {', '.join(FINETUNE_KEYS)}")
+        finetune_settings(FinetuneDefaults(), dict(self.overrides))
 
 
 @dataclass(frozen=True)
@@ -124,9 +123,11 @@ def evaluate(models: Sequence[str | Path | ModelRef], tasks: str | Sequence[str]
     seeds = sorted(set(int(s) for s in seeds)) or [0]
     jobs = plan(refs, task_objs, cfg, seeds, baselines)
     results = []
-    from harnesskit.progress import bar
-
+    # Every input is checked above, and the places we write are checked here: a read-only
+    # results folder or store fails now, not after hours of model work.
+    check_writable_dir(out, "results folder")
     with open_store(db or out / "harness.sqlite") as store:
+        store.check_writable()
         progress = bar(jobs, desc="eval", unit="job")
         for job in progress:
             progress.set_postfix_str(f"{job.model.id} on {job.task.name} seed {job.seed}")
@@ -236,7 +237,11 @@ def infer(job: Job, cfg: EvalConfig, ppath: Path, sidecar: Path, key: str, *,
     t0 = time.perf_counter()
     meta: dict[str, Any] = {"key": key, "status": "ok", "reason": None}
     if job.baseline is not None:
-        rows, info = run_baseline(job, cfg.limit), {"baseline": job.model.spec}
+        try:
+            rows, info = run_baseline(job, cfg.limit), {"baseline": job.model.spec}
+        except BaselineSkipped as exc:
+            meta.update(status="not_applicable", reason=exc.reason)
+            rows, info = [], {}
     else:
         from tasks.runner import NotApplicable, predict
 

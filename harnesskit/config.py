@@ -13,6 +13,7 @@ import dataclasses
 import difflib
 import hashlib
 import json
+import math
 import types
 import typing
 from collections.abc import Iterable, Mapping
@@ -83,7 +84,10 @@ def _coerce(text: str, annotation: Any, key: str) -> Any:
         if annotation is int:
             return int(float(text)) if "e" in text.lower() else int(text)
         if annotation is float:
-            return float(text)
+            value = float(text)
+            if not math.isfinite(value):
+                raise ConfigError(f"--set {key}={text}: must be a finite number")
+            return value
     except ValueError:
         raise ConfigError(f"--set {key}={text}: expected a {annotation.__name__}") from None
     return text

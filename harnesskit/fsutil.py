@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
 import os
@@ -28,17 +29,84 @@ def safe_name(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.") or "model"
 
 
+def check_writable_dir(path: str | Path, what: str = "folder") -> None:
+    """Create ``path`` if needed and prove a file can be written in it (then removed);
+    a read-only or full place is a one-line :class:`HarnessError` before any work starts."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".harness-probe-", dir=path)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise HarnessError(f"cannot write to {what} {path}: {exc.strerror or exc}",
+                           hint="choose a writable place or fix its permissions") from None
+
+
+def umask() -> int:
+    """The process's umask (read without changing it where /proc allows)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    old = os.umask(0o022)  # elsewhere: set and restore (not thread-safe, but brief)
+    os.umask(old)
+    return old
+
+
+def temp_sibling(out: Path) -> Path:
+    """A new, empty folder beside ``out`` to build it in, named after this process
+    (``.NAME.tmpPID.XXXX``) with the user's umask (mkdtemp alone gives 0700).
+    Leftovers of killed processes (dead PIDs) beside ``out`` are removed first."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(out)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp{os.getpid()}.", dir=out.parent))
+    os.chmod(tmp, 0o777 & ~umask())
+    return tmp
+
+
+def remove_stale_temps(out: Path) -> list[Path]:
+    """Remove ``.NAME.tmpPID*`` siblings of ``out`` whose process no longer runs."""
+    removed = []
+    for cand in out.parent.glob(f".{glob.escape(out.name)}.tmp*"):
+        m = re.fullmatch(rf"\.{re.escape(out.name)}\.tmp(\d+)(\..*)?", cand.name)
+        if m and not pid_alive(int(m.group(1))):
+            if cand.is_dir():
+                shutil.rmtree(cand, ignore_errors=True)
+            else:
+                cand.unlink(missing_ok=True)
+            removed.append(cand)
+    return removed
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id runs on this machine."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def write_text_atomic(path: str | Path, text: str) -> None:
     """Write ``text`` to a temporary sibling, then rename it over ``path``.
 
     Readers see the old file or the new one, never a partial write; the
-    temporary file is removed if the write fails.
+    temporary file is removed if the write fails. The file gets the user's
+    umask (mkstemp alone would make it owner-only).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.tmp{os.getpid()}.", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            os.fchmod(fh.fileno(), 0o666 & ~umask())
             fh.write(text)
         os.replace(tmp, path)
     except BaseException:

@@ -1,10 +1,20 @@
-"""Progress bars that respect ``--quiet`` and non-zero ranks (every package uses these)."""
+"""Progress bars that respect ``--quiet``, non-zero ranks and where stderr goes.
+
+On a terminal a tqdm bar (rate and ETA) redraws in place. When stderr is a pipe
+or a log file, carriage-return frames would fill it with garbage: the same bar
+then prints a plain line at most every ``HARNESS_PROGRESS_INTERVAL`` seconds
+(default 30) and one when it ends, with no ``\\r`` at all.
+"""
 
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterable
 from typing import Any
+
+PLAIN_FORMAT = "{desc}: {n_fmt}/{total_fmt} ({percentage:.0f}%) [{elapsed}<{remaining}, {rate_fmt}{postfix}]"
+PLAIN_FORMAT_NO_TOTAL = "{desc}: {n_fmt} [{elapsed}, {rate_fmt}{postfix}]"
 
 
 def quiet() -> bool:
@@ -12,10 +22,43 @@ def quiet() -> bool:
     return os.environ.get("HARNESS_QUIET") == "1" or os.environ.get("RANK", "0") != "0"
 
 
+def on_terminal(stream: Any = None) -> bool:
+    """Whether ``stream`` (default stderr) is an interactive terminal."""
+    stream = sys.stderr if stream is None else stream
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+class PlainLines:
+    """A file-like wrapper for tqdm: each frame becomes one line, blank frames are dropped."""
+
+    def __init__(self, stream: Any) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> None:
+        line = text.replace("\r", "").strip()
+        if line:
+            self.stream.write(line + "\n")
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
 def bar(iterable: Iterable[Any] | None = None, **kwargs: Any) -> Any:
-    """A tqdm bar (rate and ETA shown), silenced by :func:`quiet`."""
+    """A tqdm bar (rate and ETA shown), silenced by :func:`quiet`; plain periodic lines
+    instead of redrawn frames when stderr is not a terminal."""
     from tqdm.auto import tqdm
 
-    kwargs.setdefault("dynamic_ncols", True)
     kwargs.setdefault("disable", quiet())
+    if on_terminal(kwargs.get("file")):
+        kwargs.setdefault("dynamic_ncols", True)
+        return tqdm(iterable, **kwargs)
+    total = kwargs.get("total", len(iterable) if hasattr(iterable, "__len__") else None)  # type: ignore[arg-type]
+    kwargs.update(file=PlainLines(kwargs.get("file") or sys.stderr), leave=True,
+                  dynamic_ncols=False, ascii=True,
+                  mininterval=float(os.environ.get("HARNESS_PROGRESS_INTERVAL", "30")),
+                  maxinterval=float("inf"),
+                  bar_format=PLAIN_FORMAT if total else PLAIN_FORMAT_NO_TOTAL)
     return tqdm(iterable, **kwargs)

@@ -11,10 +11,12 @@ the generative and zero-shot paths. Subclasses implement :meth:`Task.build`
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from harnesskit.errors import HarnessError
 from tasks import baselines, data
 from tasks.example import SPLITS, Example, first_sentence
 
@@ -55,9 +57,29 @@ class FinetuneDefaults:
     max_train: int | None = 4000
 
     def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            whole = f.name in ("epochs", "batch_size", "max_len", "max_new_tokens", "beams",
+                               "patience", "max_train")
+            if value is None and f.name == "max_train":
+                continue
+            if isinstance(value, str) and not whole:  # YAML reads 1e-4 as a string
+                try:
+                    value = float(value)
+                except ValueError:
+                    pass
+                else:
+                    object.__setattr__(self, f.name, value)
+            if isinstance(value, bool) or not isinstance(value, int if whole else (int, float)):
+                raise ValueError(f"finetune.{f.name} must be {'an integer' if whole else 'a number'}"
+                                 f", got {value!r}")
+            if not math.isfinite(value):
+                raise ValueError(f"finetune.{f.name} must be finite, got {value!r}")
         for name in ("epochs", "batch_size", "max_len", "max_new_tokens", "beams"):
             if getattr(self, name) < 1:
                 raise ValueError(f"finetune.{name} must be at least 1")
+        if not 0 <= self.warmup_frac < 1 or self.weight_decay < 0:
+            raise ValueError("finetune.warmup_frac must be in [0, 1) and weight_decay >= 0")
         if self.lr <= 0:
             raise ValueError("finetune.lr must be positive")
         if self.patience < 0:
@@ -67,6 +89,22 @@ class FinetuneDefaults:
 
 
 FINETUNE_KEYS = tuple(f.name for f in dataclasses.fields(FinetuneDefaults))
+
+
+def finetune_settings(defaults: FinetuneDefaults,
+                      overrides: dict[str, Any] | None = None) -> FinetuneDefaults:
+    """``defaults`` with ``overrides`` applied; unknown keys and bad values are one-line
+    :class:`HarnessError` s (checked before any model is loaded)."""
+    overrides = dict(overrides or {})
+    bad = sorted(k for k in overrides if k not in FINETUNE_KEYS)
+    if bad:
+        raise HarnessError(f"unknown fine-tuning key(s): {', '.join(bad)}",
+                           hint=f"valid keys: {', '.join(FINETUNE_KEYS)}")
+    try:
+        return dataclasses.replace(defaults, **overrides)
+    except ValueError as exc:
+        raise HarnessError(f"bad fine-tuning setting: {exc}",
+                           hint="e.g. --ft epochs=1 --ft lr=1e-4") from None
 
 
 class Task:

@@ -15,9 +15,20 @@ from collections import Counter
 from tasks.example import Example, first_sentence
 
 
+class BaselineSkipped(Exception):
+    """A baseline that cannot be fit on this task's data; ``reason`` says why (the
+    evaluator records a "not applicable" row and carries on with the models)."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
+
+
 def majority(train: list[Example], test: list[Example]) -> list[str]:
     """The most frequent training label (ties: the alphabetically first)."""
     counts = Counter(ex.label for ex in train if ex.label is not None)
+    if not counts:
+        raise BaselineSkipped("no labelled training examples")
     label = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
     return [label] * len(test)
 
@@ -27,10 +38,19 @@ def tfidf_logreg(train: list[Example], test: list[Example], *, seed: int = 0) ->
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
-    vec = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True, max_features=200_000)
-    x_train = vec.fit_transform([str(ex.input) for ex in train])
+    labels = [ex.label for ex in train]
+    if len(set(labels)) < 2:
+        raise BaselineSkipped(f"needs training examples of at least 2 labels, got {len(train)} "
+                              f"example(s) of {len(set(labels))}")
+    # min_df=2 drops one-off n-grams; a tiny training split would have none left.
+    vec = TfidfVectorizer(ngram_range=(1, 2), min_df=2 if len(train) >= 20 else 1,
+                          sublinear_tf=True, max_features=200_000)
+    try:
+        x_train = vec.fit_transform([str(ex.input) for ex in train])
+    except ValueError as exc:  # sklearn: "empty vocabulary" (no words in the training text)
+        raise BaselineSkipped(f"no usable training text ({exc})") from None
     clf = LogisticRegression(C=10.0, max_iter=2000, random_state=seed)
-    clf.fit(x_train, [ex.label for ex in train])
+    clf.fit(x_train, labels)
     return [str(p) for p in clf.predict(vec.transform([str(ex.input) for ex in test]))]
 
 
@@ -53,8 +73,13 @@ def retrieval_reply(train: list[Example], test: list[Example]) -> list[str]:
     """The reply to the training turn most similar (TF-IDF cosine) to each test turn."""
     from sklearn.feature_extraction.text import TfidfVectorizer
 
+    if not train:
+        raise BaselineSkipped("no training turns to retrieve from")
     vec = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)
-    x_train = vec.fit_transform([str(ex.input) for ex in train])
+    try:
+        x_train = vec.fit_transform([str(ex.input) for ex in train])
+    except ValueError as exc:  # sklearn: "empty vocabulary"
+        raise BaselineSkipped(f"no usable training text ({exc})") from None
     x_test = vec.transform([str(ex.input) for ex in test])
     out: list[str] = []
     for start in range(0, x_test.shape[0], 512):  # chunks keep the similarity matrix small

@@ -10,13 +10,12 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from harnesskit.errors import HarnessError
-from harnesskit.fsutil import replace_dir
+from harnesskit.fsutil import replace_dir, temp_sibling
 from harnesskit.paths import data_home
 from tasks.example import SPLITS, Example
 
@@ -96,7 +95,7 @@ def write_splits(root: Path, splits: dict[str, list[Example]], extra: dict | Non
         ids = [ex.id for ex in splits[split]]
         assert len(ids) == len(set(ids)), f"duplicate example ids in {split}"
     root.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.", dir=root.parent))
+    tmp = temp_sibling(root)
     try:
         for split in SPLITS:
             _write_jsonl(tmp / f"{split}.jsonl", (ex.to_dict() for ex in splits[split]))

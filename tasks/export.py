@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import tempfile
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -19,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from harnesskit.errors import HarnessError
-from harnesskit.fsutil import replace_dir
+from harnesskit.fsutil import replace_dir, temp_sibling
 from tasks.base import SPLITS, Example, Task
 from tasks.data import ensure_built
 
@@ -61,7 +60,7 @@ def export_task(task: Task, out: Path) -> dict[str, Any]:
               "metrics": [m.name for m in task.metrics],
               "splits": {s: split_stats(splits[s], task.family) for s in SPLITS}}
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    tmp = temp_sibling(out)
     try:
         cache = ensure_built(task)  # the splits are already serialised there, in task order
         for split in SPLITS:

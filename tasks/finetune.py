@@ -15,11 +15,12 @@ import copy
 import os
 import random
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from tasks.base import Example, FinetuneDefaults, Task
+from harnesskit.errors import HarnessError
+from tasks.base import Example, FinetuneDefaults, Task, finetune_settings
 from tasks.modelref import ModelRef
 from tasks.models import Backbone, load_backbone
 
@@ -43,9 +44,10 @@ class FinetuneConfig:
 
     def __post_init__(self) -> None:
         if self.precision not in ("bf16", "fp32"):
-            raise ValueError("precision must be bf16 or fp32")
+            raise HarnessError(f"unknown precision {self.precision!r}", hint="use bf16 or fp32")
         if self.limit is not None and self.limit < 1:
-            raise ValueError("limit must be at least 1")
+            raise HarnessError(f"--limit must be at least 1, got {self.limit}",
+                               hint="leave it out to use every example")
 
 
 def head_kind(task: Task, kind: str) -> str:
@@ -192,12 +194,12 @@ def finetune(model: ModelRef | Backbone, task: Task, *, seed: int = 0, limit: in
     head and ``finetune.json`` are written there.
     """
     t0 = time.time()
+    ft = finetune_settings(task.finetune, overrides)
+    cfg = FinetuneConfig(task=ft, seed=seed, limit=limit, precision=precision)
     if out is not None:
         _check_out(Path(out))
     bb = model if isinstance(model, Backbone) else load_backbone(model)
     head = head_kind(task, bb.kind)
-    ft = replace(task.finetune, **(overrides or {}))
-    cfg = FinetuneConfig(task=ft, seed=seed, limit=limit, precision=precision)
     _seed_all(seed)
     tm = TaskModel(bb, task, head, cfg)
     train_exs = _limited(task.examples("train"), limit)

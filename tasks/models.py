@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from harnesskit.errors import HarnessError
+from tasks.hfcheck import check_hf_folder, check_tokenizer_usable
 from tasks.modelref import ModelRef
 
 
@@ -124,10 +125,12 @@ def _load_hf(ref: ModelRef, dtype: str = "float32") -> Backbone:
     from transformers import AutoModel, AutoModelForCausalLM, AutoTokenizer
 
     path = ref.path
+    check_hf_folder(path)
     hf_tok = AutoTokenizer.from_pretrained(str(path))
     if not getattr(hf_tok, "is_fast", False):
         raise HarnessError(f"hf:{path} has no fast tokenizer", hint="provide tokenizer.json")
     tok = Tokenizer.from_str(hf_tok.backend_tokenizer.to_str())
+    check_tokenizer_usable(tok, f"hf:{path}", getattr(hf_tok, "unk_token_id", None))
     special = {k: getattr(hf_tok, f"{k}_token_id") for k in ("cls", "sep", "pad", "mask", "unk",
                                                             "eos", "bos")
                if getattr(hf_tok, f"{k}_token_id", None) is not None}

@@ -19,7 +19,7 @@ from typing import Any
 import torch
 
 from harnesskit.errors import HarnessError
-from tasks.base import Example, Task
+from tasks.base import Example, Task, finetune_settings
 from tasks.finetune import NotApplicable
 from tasks.modelref import ModelRef
 from tasks.models import Backbone
@@ -61,6 +61,11 @@ def predict(ref: ModelRef, task: Task, *, mode: str = "finetune", seed: int = 0,
     """
     if mode not in ("finetune", "zeroshot"):
         raise HarnessError(f"unknown mode {mode!r}", hint="use finetune or zeroshot")
+    if limit is not None and limit < 1:
+        raise HarnessError(f"--limit must be at least 1, got {limit}",
+                           hint="leave it out to use every example")
+    if mode == "finetune":
+        finetune_settings(task.finetune, overrides)  # bad settings fail before loading a model
     test = task.examples("test")[:limit] if limit else task.examples("test")
     if ref.is_baseline:
         return _baseline(ref.spec.split(":", 1)[1], task, test)

@@ -59,6 +59,12 @@ def read_yaml(path: Path) -> Any:
         return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise HarnessError(f"task file {path} not found", hint="check the path") from None
+    except UnicodeDecodeError as exc:
+        raise HarnessError(f"task file {path} is not UTF-8 text ({exc.reason} at byte "
+                           f"{exc.start})", hint="save it as UTF-8") from None
+    except IsADirectoryError:
+        raise HarnessError(f"task file {path} is a folder",
+                           hint="pass a .yaml file (or the folder to --include)") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""

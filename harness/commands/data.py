@@ -61,7 +61,7 @@ def list_cmd(as_json: bool) -> None:
               help="Drop documents sharing a 13-gram with this test set (repeatable).")
 @click.option("--text-field", default="text", show_default=True,
               help="Field holding the text in .jsonl/.parquet/hub sources.")
-@click.option("--max-docs", type=int, default=None, help="Read at most this many documents.")
+@click.option("--max-docs", type=click.IntRange(min=1), default=None, help="Read at most this many documents.")
 @click.option("--json", "as_json", is_flag=True, help="Print report.json instead of the table.")
 def build(source: str, out: Path, arch: str, vocab_size: int, val_fraction: float,
           normalize: str | None, no_exact_dedup: bool, no_paragraph_dedup: bool,

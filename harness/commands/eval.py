@@ -34,7 +34,7 @@ def _overrides(pairs: tuple[str, ...]) -> dict:
               help="Comma-separated task names, or all (every task available here).")
 @click.option("--mode", type=click.Choice(["finetune", "zeroshot"]), default="finetune",
               show_default=True, help="Fine-tune each model per task, or prompt it as is.")
-@click.option("--limit", type=int, default=None, help="Score only the first N test examples.")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Score only the first N test examples.")
 @click.option("--seeds", default="0", show_default=True, help="Fine-tuning seeds, e.g. 0,1,2.")
 @click.option("--out", default="results", show_default=True, type=click.Path(file_okay=False),
               help="Results folder: OUT/<model>/<task>/seed-<k>.json.")
@@ -43,9 +43,9 @@ def _overrides(pairs: tuple[str, ...]) -> dict:
 @click.option("--include", multiple=True, type=click.Path(exists=True, file_okay=False),
               help="A folder of YAML tasks to add to the registry (repeatable).")
 @click.option("--no-baselines", is_flag=True, help="Do not add the tasks' baseline rows.")
-@click.option("--batch-size", default=16, show_default=True, type=int,
+@click.option("--batch-size", default=16, show_default=True, type=click.IntRange(min=1),
               help="Evaluation batch size (speed only; results do not depend on it).")
-@click.option("--bootstrap", "n_bootstrap", default=1000, show_default=True, type=int,
+@click.option("--bootstrap", "n_bootstrap", default=1000, show_default=True, type=click.IntRange(min=0),
               help="Bootstrap resamples for the 95% CIs (0 = no CIs).")
 @click.option("--ft", "ft_sets", multiple=True, metavar="KEY=VALUE",
               help="Override a fine-tuning default, e.g. --ft epochs=1 (repeatable).")

@@ -12,10 +12,10 @@ import click
 @click.option("--task", "task_name", required=True, help="Task name (see harness tasks list).")
 @click.option("--out", required=True, type=click.Path(), help="Where the fine-tuned model goes.")
 @click.option("--seed", default=0, show_default=True, help="Seed for the head, data order, dropout.")
-@click.option("--limit", default=None, type=int, help="Cap every split at N examples (quick runs).")
-@click.option("--epochs", default=None, type=int, help="Override the task's epochs.")
+@click.option("--limit", default=None, type=click.IntRange(min=1), help="Cap every split at N examples (quick runs).")
+@click.option("--epochs", default=None, type=click.IntRange(min=1), help="Override the task's epochs.")
 @click.option("--lr", default=None, type=float, help="Override the task's learning rate.")
-@click.option("--beams", default=None, type=int, help="Beam width for generation (1 = greedy).")
+@click.option("--beams", default=None, type=click.IntRange(min=1), help="Beam width for generation (1 = greedy).")
 @click.option("--precision", default="bf16", show_default=True, type=click.Choice(["bf16", "fp32"]))
 @click.option("--include", "includes", multiple=True, type=click.Path(exists=True),
               help="Also register the YAML tasks in this folder.")

@@ -53,7 +53,7 @@ def show(db: str, task: str | None, fmt: str, out: str | None, signatures: bool)
 @click.option("--db", default="results/harness.sqlite", show_default=True, metavar="URL",
               help="Leaderboard store.")
 @click.option("--task", default=None, help="Only this task.")
-@click.option("--bootstrap", "n_boot", default=10000, show_default=True, type=int,
+@click.option("--bootstrap", "n_boot", default=10000, show_default=True, type=click.IntRange(min=1),
               help="Paired bootstrap resamples.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def compare(model_a: str, model_b: str, db: str, task: str | None, n_boot: int,

@@ -9,18 +9,18 @@ import click
 
 
 @click.command("score")
-@click.option("--metric", "-m", required=True, help="Metric name (see `--list`).")
+@click.option("--metric", "-m", default=None, help="Metric name (see `--list`).")
 @click.option("--hyp", "hyp", type=click.Path(path_type=Path),
               help="Hypotheses, one segment a line (LM metrics: one JSON document a line).")
 @click.option("--ref", "-r", "refs", multiple=True, type=click.Path(path_type=Path),
               help="References, one a line, aligned with --hyp; repeat for more references.")
 @click.option("--opt", "-o", "opts", multiple=True, metavar="KEY=VALUE",
               help="A metric option, named as in the reference library; repeatable.")
-@click.option("--n-bootstrap", default=1000, show_default=True,
+@click.option("--n-bootstrap", default=1000, show_default=True, type=click.IntRange(min=0),
               help="Bootstrap resamples for the 95% CI (0: no CI).")
 @click.option("--seed", default=0, show_default=True, help="Seed of the bootstrap.")
 @click.option("--list", "list_only", is_flag=True, help="List the metrics and exit.")
-def score(metric: str, hyp: Path | None, refs: tuple[Path, ...], opts: tuple[str, ...],
+def score(metric: str | None, hyp: Path | None, refs: tuple[Path, ...], opts: tuple[str, ...],
           n_bootstrap: int, seed: int, list_only: bool) -> None:
     """Score a hypothesis file against reference files; print score, CI, signature, details.
 
@@ -41,6 +41,8 @@ def score(metric: str, hyp: Path | None, refs: tuple[Path, ...], opts: tuple[str
     if list_only:
         click.echo("\n".join(list_metrics()))
         return
+    if metric is None:
+        raise HarnessError("no metric given", hint="add --metric NAME (see harness score --list)")
     if hyp is None:
         raise HarnessError("no hypothesis file", hint="add --hyp FILE")
     result = score_files(metric, hyp, list(refs), opts, ci=n_bootstrap > 0,

@@ -57,7 +57,7 @@ def _sizes(row: dict) -> tuple[str, str, str]:
 
 @tasks.command("show")
 @click.argument("name")
-@click.option("--examples", "n_examples", default=2, show_default=True,
+@click.option("--examples", "n_examples", default=2, show_default=True, type=click.IntRange(min=0),
               help="How many test examples to print.")
 def show(name: str, n_examples: int) -> None:
     """One task in full: config, sizes, data hash, baselines and a few examples.

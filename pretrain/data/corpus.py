@@ -21,7 +21,6 @@ import contextlib
 import dataclasses
 import hashlib
 import json
-import os
 import shutil
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -29,8 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from harnesskit.errors import HarnessError
-from harnesskit.fsutil import replace_dir
-from harnesskit.progress import quiet
+from harnesskit.fsutil import replace_dir, temp_sibling
+from harnesskit.progress import bar as progress_bar
 from pretrain.data.clean import CleanConfig, build_steps, run_pipeline
 from pretrain.data.docs import is_corpus_dir, iter_documents  # noqa: F401 - part of this module's API
 from pretrain.data.report import CorpusStats
@@ -84,9 +83,7 @@ def build_corpus(source: str, out: str | Path, *, clean: CleanConfig | None = No
     cfg = clean or default_clean(source)
     tests = [t for spec in decontaminate for t in load_test_texts(spec, task_texts)]
     steps = build_steps(cfg, tests)
-    tmp = out.with_name(f".{out.name}.tmp{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
+    tmp = temp_sibling(out)  # also removes the leftovers of a killed build
     try:
         docs = _progress(_limited(docs, max_docs), stats, source_bytes(source))
         splits = _write_splits(tmp, run_pipeline(docs, steps), val_fraction)
@@ -105,10 +102,7 @@ def build_corpus(source: str, out: str | Path, *, clean: CleanConfig | None = No
 
 def _progress(docs: Iterator[dict], stats, total: int | None) -> Iterator[dict]:  # type: ignore[no-untyped-def]
     """A tqdm bar over the bytes the source has read (rate and ETA when the size is known)."""
-    from tqdm.auto import tqdm
-
-    with tqdm(total=total, desc="cleaning", unit="B", unit_scale=True, disable=quiet(),
-              dynamic_ncols=True) as bar:
+    with progress_bar(total=total, desc="cleaning", unit="B", unit_scale=True) as bar:
         for doc in docs:
             bar.update(stats.bytes - bar.n)
             yield doc

@@ -15,6 +15,7 @@ micro batches of at most ``train.micro_batch_size``, with gradient accumulation.
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import os
 import time
@@ -113,6 +114,21 @@ def check_resumable(ckpt: Path, cfg: RunConfig, tokenizer_sha: str) -> dict:
         raise HarnessError(f"checkpoint {ckpt / 'config.json'} was trained with another tokenizer",
                            hint="resume with the same --corpus and tokenizer settings")
     return json.loads((ckpt / "train_state.json").read_text())
+
+
+def last_validation(run_dir: Path) -> tuple[float | None, float | None]:
+    """The last (val_loss, val_bpb) logged in a run's metrics.jsonl, or (None, None)."""
+    path = Path(run_dir) / "metrics.jsonl"
+    if not path.is_file():
+        return None, None
+    for line in reversed(path.read_text(encoding="utf-8").splitlines()):
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if row.get("val_loss") is not None:
+            return row["val_loss"], row.get("val_bpb")
+    return None, None
 
 
 class Trainer:
@@ -331,12 +347,19 @@ class Trainer:
     # ---- the loop -----------------------------------------------------------------------
     def setup(self) -> None:
         """Prepare data, model, optimizer and (on --resume) the saved state."""
+        created = False
         if self.dist.is_main:
             check_run_dir(self.out, self.resume)
+            created = not self.out.exists()
             self.out.mkdir(parents=True, exist_ok=True)
         distributed.barrier(self.dist)
-        self._setup_data()
-        self._setup_model()
+        try:
+            self._setup_data()
+            self._setup_model()
+        except BaseException:
+            if created and not any(self.out.iterdir()):
+                self.out.rmdir()  # a run that never started leaves no empty folder behind
+            raise
 
     def run(self) -> Result:
         """Train from the current step to ``train.max_steps``; returns the final figures."""
@@ -351,7 +374,8 @@ class Trainer:
         bar = progress_bar(total=t.max_steps, initial=start, desc=f"pretrain {self.cfg.model.arch}")
         t0, base = time.perf_counter(), self.state["elapsed_s"]
         self.model.train()
-        val_loss = val_bpb = None
+        # A finished run resumed does no step: report its last validation, not nan.
+        val_loss, val_bpb = last_validation(self.out) if start >= t.max_steps else (None, None)
         tps = 0.0
         try:
             for step in range(start, t.max_steps):
