@@ -26,6 +26,7 @@ from typing import Any
 
 from harnesskit.errors import HarnessError
 from harnesskit.fsutil import safe_name, sha256_file
+from tasks.hfcheck import check_hf_folder
 
 HASH_LEN = 16          # hex digits of a content hash
 SHORT_HASH = 8         # hex digits shown beside a name that is not unique
@@ -218,6 +219,7 @@ def _run_dir(given: Path, ckpt: Path) -> Path | None:
 
 def _resolve_hf(spec: str, path: Path) -> ModelRef:
     """A local transformers directory: its config decides encoder or causal LM."""
+    check_hf_folder(path)  # damaged folders fail here, before any model work
     cfile = path / "config.json"
     if not cfile.is_file():
         raise HarnessError(f"hf:{path} is not a transformers model directory (no config.json)",

@@ -11,6 +11,8 @@ import pytest
 
 from harnesskit.errors import HarnessError
 from tasks.hfcheck import check_hf_folder
+from tasks.modelref import resolve_model
+from tasks.models import load_backbone
 
 WORDS = "the quick brown fox jumps over lazy dog . a cat sat on mat".split()
 
@@ -41,10 +43,8 @@ def damaged(good: Path, tmp_path: Path) -> Path:
 
 
 def test_good_folder_passes_and_loads(good: Path) -> None:
-    from tasks.models import load_backbone
-
     assert check_hf_folder(good)["model_type"] == "bert"
-    bb = load_backbone(f"hf:{good}", device="cpu")
+    bb = load_backbone(resolve_model(f"hf:{good}"), device="cpu")
     assert bb.encode("the quick fox") and bb.special["unk"] not in bb.encode("the quick fox")
 
 
@@ -84,14 +84,12 @@ def test_missing_tokenizer_refused_by_name(tmp_path: Path) -> None:
 
 
 def test_tokenizer_that_knows_no_word_is_refused(good: Path, tmp_path: Path) -> None:
-    from tasks.models import load_backbone
-
     folder = damaged(good, tmp_path)
     for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
         (folder / name).unlink(missing_ok=True)
     (folder / "vocab.txt").write_text("[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\n")
     with pytest.raises(HarnessError, match="maps every word to the unknown token"):
-        load_backbone(f"hf:{folder}", device="cpu")
+        load_backbone(resolve_model(f"hf:{folder}"), device="cpu")
 
 
 def test_missing_shard_of_an_index(good: Path, tmp_path: Path) -> None:
