@@ -40,6 +40,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "tasks": ("harness.commands.tasks", "tasks", "List, show and validate downstream tasks."),
     "finetune": ("harness.commands.finetune", "finetune", "Fine-tune one checkpoint on one task."),
     "eval": ("harness.commands.eval", "eval_cmd", "Fine-tune or prompt models on tasks and score them."),
+    "watch": ("harness.commands.watch", "watch", "Evaluate each new checkpoint of a run as it trains."),
     "score": ("harness.commands.score", "score", "Score plain-text hypothesis files against references."),
     "leaderboard": ("harness.commands.leaderboard", "leaderboard", "Show and compare leaderboards."),
     "quickstart": ("harness.commands.quickstart", "quickstart", "Build data, pretrain, evaluate, rank."),

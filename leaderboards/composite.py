@@ -21,6 +21,7 @@ from typing import Any
 import pandas as pd
 
 from leaderboards.board import LOWER_IS_BETTER
+from leaderboards.frame import newest_setting
 
 TRIVIAL = ("majority", "random", "copy", "lead", "first-sentence", "unigram")
 PERFECT_LOWER = {"perplexity": 1.0, "pseudo_perplexity": 1.0, "word_perplexity": 1.0,
@@ -66,10 +67,9 @@ def rescale(value: float, floor: float, metric: str) -> float | None:
 
 def composites(frame: pd.DataFrame) -> list[Composite]:
     """The composite of every non-baseline (model, mode) in a results frame, best first."""
-    ok = frame[(frame["status"] == "ok") & frame["score"].notna()]
-    if ok.empty:
+    newest = newest_setting(frame)
+    if newest.empty:
         return []
-    newest = _newest_setting(ok)
     cells = newest.groupby(["model_id", "mode", "task"], dropna=False).agg(
         score=("score", "mean"), lo=("ci_lo", "mean"), hi=("ci_hi", "mean"),
         metric=("primary_metric", "last"), baseline=("baseline", "last"), run=("run", "last"),
@@ -78,17 +78,6 @@ def composites(frame: pd.DataFrame) -> list[Composite]:
     out = [_composite(model, mode, g, floors)
            for (model, mode), g in cells[~cells["baseline"]].groupby(["model_id", "mode"])]
     return sorted(out, key=lambda c: (c.score is None, -(c.score or 0.0), c.model_id))
-
-
-def _newest_setting(ok: pd.DataFrame) -> pd.DataFrame:
-    """Per (model, task, mode), the rows of the newest setting, each with its primary CI."""
-    ok = ok.copy()
-    for end in ("lo", "hi"):
-        ok[f"ci_{end}"] = ok.apply(lambda r: r.get(f"{r['primary_metric']}_ci_{end}"), axis=1)  # noqa: B023
-    stamp = ok.groupby(["model_id", "task", "mode", "config_hash"], dropna=False)["created"]
-    ok["stamp"] = stamp.transform("max")
-    best = ok.groupby(["model_id", "task", "mode"], dropna=False)["stamp"].transform("max")
-    return ok[ok["stamp"] == best]
 
 
 def _floors(base: pd.DataFrame) -> dict[str, tuple[str, float, str]]:
@@ -156,3 +145,27 @@ def render(comps: list[Composite]) -> str:
         lines.append(f"  {c.model_id} ({c.mode}): {score}{ci} over {len(c.tasks)} task(s): "
                      f"{', '.join(c.tasks) or '-'}{left}")
     return "\n".join(lines) + "\n"
+
+
+def html_table(comps: list[Composite]) -> str:
+    """The composite as a sortable HTML table for the page ('' when there is none)."""
+    from html import escape as e
+
+    scored = [c for c in comps if c.score is not None]
+    if not scored:
+        return ""
+    rows = []
+    for i, c in enumerate(scored, 1):
+        ci = f" [{c.ci[0]:.1f}, {c.ci[1]:.1f}]" if c.ci else ""
+        tasks = ", ".join(f"{t} ({c.per_task[t]:.1f} vs {c.floors[t]})" for t in c.tasks)
+        rows.append(f"<tr><td data-v='{i}'>{i}</td><td class=l data-model='{e(c.model_id)}'>"
+                    f"{e(c.model_id)}</td><td class=l>{e(c.mode)}</td>"
+                    f"<td data-v='{c.score!r}'>{c.score:.1f}{ci}</td><td>{len(c.tasks)}</td>"
+                    f"<td class=l>{e(tasks)}</td></tr>")
+    return ("<h2 id=composite>Composite score</h2><p class=meta>Each task's main metric "
+            "rescaled so that its best trivial baseline measured here (majority, copy, lead, "
+            "unigram) is 0 and a perfect score 100, averaged over the tasks the model has; "
+            "95% CI from the tasks' bootstrap CIs.</p><div class=scroll><table class=sortable "
+            "id=composite-table><thead><tr><th>#</th><th class=l>model</th><th class=l>mode</th>"
+            "<th>composite</th><th>tasks</th><th class=l>per task (rescaled vs floor)</th></tr>"
+            f"</thead><tbody>{''.join(rows)}</tbody></table></div>")

@@ -54,6 +54,20 @@ def frame_from_docs(docs: list[dict[str, Any]],
     return frame
 
 
+def newest_setting(frame: pd.DataFrame) -> pd.DataFrame:
+    """Scored rows of the newest setting per (model, task, mode), with ``ci_lo``/``ci_hi`` of
+    their primary metric: the rows the tables rank (another ``--limit`` replaces older ones)."""
+    ok = frame[(frame["status"] == "ok") & frame["score"].notna()].copy()
+    if ok.empty:
+        return ok.assign(ci_lo=pd.Series(dtype="float64"), ci_hi=pd.Series(dtype="float64"))
+    for end in ("lo", "hi"):
+        ok[f"ci_{end}"] = ok.apply(lambda r: r.get(f"{r['primary_metric']}_ci_{end}"),  # noqa: B023
+                                   axis=1).astype("float64")
+    keys = ["model_id", "task", "mode"]
+    stamp = ok.groupby([*keys, "config_hash"], dropna=False)["created"].transform("max")
+    return ok[stamp == stamp.groupby([ok[k] for k in keys], dropna=False).transform("max")]
+
+
 def run_of(model: dict[str, Any]) -> str | None:
     """The run directory a model came from: recorded, or the folder above ``checkpoints/``."""
     info = model.get("info") or {}

@@ -15,6 +15,7 @@ import datetime as _dt
 import html
 import json
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from leaderboards.board import Row, TaskBoard
@@ -78,8 +79,8 @@ def anchor(task: str) -> str:
 
 
 def render_html(boards: dict[str, TaskBoard], models: dict[str, dict[str, Any]] | None = None,
-                *, title: str = "Harness leaderboard") -> str:
-    """The whole page as a string."""
+                *, title: str = "Harness leaderboard", extra: Sequence[str] = ()) -> str:
+    """The whole page as a string; ``extra`` sections (HTML) go before the loss curves."""
     models = models or {}
     now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     n_models = len({r.model_hash for b in boards.values() for r in b.rows})
@@ -92,6 +93,7 @@ def render_html(boards: dict[str, TaskBoard], models: dict[str, dict[str, Any]] 
     parts.append(overview(boards))
     for name, board in boards.items():
         parts.append(task_section(name, board))
+    parts.extend(extra)
     parts.append(curves_section(boards, models))
     parts.append(f"<script>{SCRIPT}</script></body></html>")
     return "\n".join(parts)

@@ -10,9 +10,14 @@ FORMATS = ("terminal", "markdown", "csv", "json", "html")
 
 
 def render(db: str | Path, *, task: str | None = None, fmt: str = "terminal",
-           signatures: bool = False) -> str:
-    """The leaderboard in a store (optionally one task) in one of :data:`FORMATS`."""
-    from leaderboards import board, html, tables
+           signatures: bool = False, run: str | Path | None = None) -> str:
+    """The leaderboard in a store (optionally one task) in one of :data:`FORMATS`.
+
+    ``run``: instead, that run's checkpoints over training (terminal or markdown).
+    """
+    from leaderboards import board, html, tables, training
+    from leaderboards.composite import composites, html_table
+    from leaderboards.frame import frame_from_docs
     from leaderboards.store import open_store
 
     if fmt not in FORMATS:
@@ -22,9 +27,16 @@ def render(db: str | Path, *, task: str | None = None, fmt: str = "terminal",
             raise HarnessError(f"no results for task {task!r} in {store.where}",
                                hint=f"tasks with results: {', '.join(store.tasks()) or 'none'}")
         results, models = store.results(task), store.models()
+    if run is not None:
+        if fmt not in ("terminal", "markdown"):
+            raise HarnessError(f"--run shows terminal or markdown tables, not {fmt}",
+                               hint="drop --format, or use --format markdown")
+        return training.text_table(frame_from_docs(results, models), run, models, fmt=fmt)
     boards = board.aggregate(results, models)
     if fmt == "html":
-        return html.render_html(boards, models)
+        frame = frame_from_docs(results, models)
+        return html.render_html(boards, models, extra=[html_table(composites(frame)),
+                                                       training.html_section(frame, models)])
     if fmt == "markdown":
         return tables.markdown(boards, signatures=signatures)
     if fmt == "csv":
@@ -32,6 +44,23 @@ def render(db: str | Path, *, task: str | None = None, fmt: str = "terminal",
     if fmt == "json":
         return tables.to_json(boards)
     return tables.terminal(boards, signatures=signatures)
+
+
+def write_parquet(db: str | Path, out: str | Path, *, task: str | None = None) -> Path:
+    """The store as a parquet file (one row per model, task, setting and seed), atomically."""
+    import os
+
+    from leaderboards.frame import results_frame
+
+    path = Path(out)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        results_frame(db, task=task).to_parquet(tmp, index=False)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
 
 
 def write_view(text: str, out: str | Path) -> Path:

@@ -111,7 +111,14 @@ def load_backbone(ref: ModelRef, device: str | None = None, dtype: str = "float3
 def _load_ours(ref: ModelRef) -> Backbone:
     from pretrain.data.tokenizer import special_ids
     from pretrain.engine.checkpoint import load_checkpoint
+    from tasks.live import live_for
 
+    live = live_for(ref.path)
+    if live is not None:  # evaluation inside training: the model in memory is this checkpoint
+        cfg = live.run_config.model
+        return Backbone(kind=cfg.arch, module=live.module, tokenizer=live.tokenizer,
+                        block_size=cfg.block_size, hidden_size=cfg.n_embd,
+                        special=special_ids(live.tokenizer), ref=ref, run_config=live.run_config)
     loaded = load_checkpoint(ref.path)
     cfg = loaded.config.model
     return Backbone(kind=cfg.arch, module=loaded.model, tokenizer=loaded.tokenizer,

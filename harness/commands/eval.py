@@ -30,6 +30,9 @@ def _overrides(pairs: tuple[str, ...]) -> dict:
 @click.command("eval")
 @click.option("--model", "models", multiple=True, required=True, metavar="CKPT",
               help="A checkpoint or run directory, or hf:PATH (repeatable).")
+@click.option("--checkpoints", default=None, metavar="all|last:K|every:N|step-N,...",
+              help="Evaluate these checkpoints of each --model run directory (a sweep); "
+                   "finished ones are reused, so a sweep only scores new checkpoints.")
 @click.option("--tasks", default="all", show_default=True, metavar="NAMES|all",
               help="Comma-separated task names, or all (every task available here).")
 @click.option("--mode", type=click.Choice(["finetune", "zeroshot"]), default="finetune",
@@ -53,7 +56,7 @@ def _overrides(pairs: tuple[str, ...]) -> dict:
               show_default=True, help="Autocast precision of fine-tuning and inference.")
 @click.option("--rescore", is_flag=True, help="Recompute metrics from saved predictions only.")
 @click.option("--signatures", is_flag=True, help="Print metric signatures and versions too.")
-def eval_cmd(models: tuple[str, ...], tasks: str, mode: str, limit: int | None, seeds: str,
+def eval_cmd(models: tuple[str, ...], checkpoints: str | None, tasks: str, mode: str, limit: int | None, seeds: str,
              out: str, db: str | None, include: tuple[str, ...], no_baselines: bool,
              batch_size: int, n_bootstrap: int, ft_sets: tuple[str, ...], precision: str,
              rescore: bool, signatures: bool) -> None:
@@ -69,12 +72,15 @@ def eval_cmd(models: tuple[str, ...], tasks: str, mode: str, limit: int | None, 
       harness eval --model hf:path/to/minilm --tasks bbc-news,faq-qa --out results
       harness eval --model runs/gpt --tasks shakespeare-dialogue --mode zeroshot
       harness eval --model runs/gpt --tasks ding-en-de --limit 100 --ft epochs=1
+      harness eval --model runs/gpt --checkpoints all --tasks shakespeare-lm --mode zeroshot
+      harness eval --model runs/gpt --checkpoints last:3 --tasks bbc-news --mode zeroshot
     """
     from harness.evaluator import evaluate
+    from harness.sweep import expand_models
     from leaderboards.views import render
     from tasks.modelref import resolve_models
 
-    refs = resolve_models(models)  # each --model resolved once; everything below takes the refs
+    refs = resolve_models(expand_models(list(models), checkpoints))  # each model resolved once
     results = evaluate(refs, tasks, mode=mode, seeds=_seeds(seeds), limit=limit, out=out,
                        db=db, baselines=not no_baselines, batch_size=batch_size,
                        n_bootstrap=n_bootstrap, rescore=rescore, include=include,

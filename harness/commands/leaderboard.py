@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-FORMATS = ["terminal", "markdown", "csv", "json", "html"]
+FORMATS = ["terminal", "markdown", "csv", "json", "html", "parquet"]
 
 
 @click.group()
@@ -21,7 +21,11 @@ def leaderboard() -> None:
 @click.option("--out", default=None, type=click.Path(dir_okay=False),
               help="Write to this file instead of printing.")
 @click.option("--signatures", is_flag=True, help="Add metric signatures and library versions.")
-def show(db: str, task: str | None, fmt: str, out: str | None, signatures: bool) -> None:
+@click.option("--run", default=None, metavar="RUN",
+              help="Show this run's checkpoints over training (step, tokens, FLOPs, losses, "
+                   "each task's metric) instead.")
+def show(db: str, task: str | None, fmt: str, out: str | None, signatures: bool,
+         run: str | None) -> None:
     """Print the leaderboard (or write it as Markdown, CSV, JSON or a self-contained HTML page).
 
     HTML goes to --out, or to ./leaderboard.html when printing to a terminal.
@@ -33,12 +37,19 @@ def show(db: str, task: str | None, fmt: str, out: str | None, signatures: bool)
       harness leaderboard show --format html --out leaderboard.html
       harness leaderboard show --format csv --out leaderboard.csv
       harness leaderboard show --db postgresql://team@dbhost:5432/harness
+      harness leaderboard show --format parquet --out leaderboard.parquet   # pandas-ready
+      harness leaderboard show --run runs/gpt --format markdown
     """
     import sys
 
-    from leaderboards.views import render, write_view
+    from leaderboards.views import render, write_parquet, write_view
 
-    text = render(db, task=task, fmt=fmt, signatures=signatures)
+    if fmt == "parquet":
+        if out is None:
+            raise click.UsageError("--format parquet needs --out FILE")
+        click.echo(f"wrote {write_parquet(db, out, task=task)}")
+        return
+    text = render(db, task=task, fmt=fmt, signatures=signatures, run=run)
     if out is None and fmt == "html" and sys.stdout.isatty():
         out = "leaderboard.html"  # a page is for a browser, not a terminal
     if out is None:
@@ -100,3 +111,28 @@ def copy(source: str, dest: str) -> None:
 
     n = copy_store(source, dest)
     click.echo(f"copied {n} result rows")
+
+
+@leaderboard.command("composite")
+@click.option("--db", default="results/harness.sqlite", show_default=True, metavar="URL",
+              help="Leaderboard store.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def composite(db: str, as_json: bool) -> None:
+    """One score per model: each task rescaled between its best trivial baseline (0) and
+    perfect (100), averaged over the model's tasks, with a 95% CI and the task list.
+
+    \b
+    Examples:
+      harness leaderboard composite --db results/harness.sqlite
+    """
+    import dataclasses
+    import json
+
+    from leaderboards.composite import composites, render
+    from leaderboards.frame import results_frame
+
+    comps = composites(results_frame(db))
+    if as_json:
+        click.echo(json.dumps([dataclasses.asdict(c) for c in comps], indent=2))
+    else:
+        click.echo(render(comps).rstrip())

@@ -20,8 +20,20 @@ import click
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its latest checkpoint.")
 @click.option("--teacher", default=None, type=click.Path(exists=True),
               help="Distil from this checkpoint (same arch; its tokenizer is reused).")
+@click.option("--eval-tasks", default=None, metavar="NAMES",
+              help="Evaluate the model in memory on these tasks during training (language "
+                   "modelling scored, others zero-shot); scores go to metrics.jsonl and the store.")
+@click.option("--eval-every", default=None, type=int, metavar="N",
+              help="Steps between in-loop evaluations [default: train.ckpt_every]; the last "
+                   "step is always evaluated, and each evaluated step gets a checkpoint.")
+@click.option("--eval-limit", default=None, type=int, help="Score only the first N test examples.")
+@click.option("--eval-out", default=None, type=click.Path(file_okay=False),
+              help="Results folder of the in-loop evaluations [default: OUT/eval].")
+@click.option("--eval-db", default=None, metavar="URL",
+              help="Leaderboard store of the in-loop evaluations [default: EVAL_OUT/harness.sqlite].")
 def pretrain(preset: str, arch: str, corpus: str | None, out: str, sets: tuple[str, ...],
-             resume: bool, teacher: str | None) -> None:
+             resume: bool, teacher: str | None, eval_tasks: str | None, eval_every: int | None,
+             eval_limit: int | None, eval_out: str | None, eval_db: str | None) -> None:
     """Pretrain a model; trains a tokenizer and writes shards first if the corpus needs them.
 
     \b
@@ -31,13 +43,25 @@ def pretrain(preset: str, arch: str, corpus: str | None, out: str, sets: tuple[s
       harness pretrain --preset tiny --out runs/gpt-tiny --resume
       harness pretrain --preset tiny --out runs/student --teacher runs/gpt-small --set model.n_layer=2
       torchrun --standalone --nproc_per_node 2 -m harness pretrain --preset small --out runs/s
+      harness pretrain --preset tiny --out runs/gpt --eval-tasks shakespeare-lm,bbc-news --eval-every 100
     """
     from harnesskit.config import apply_overrides
     from pretrain.engine.presets import preset as make_preset
     from pretrain.engine.trainer import pretrain as run
 
     cfg = apply_overrides(make_preset(preset, arch), sets)
-    result = run(cfg, corpus=corpus, out=out, resume=resume, teacher=teacher)
+    callbacks = []
+    if eval_tasks:
+        from pathlib import Path
+
+        from harness.inloop import InLoopEval
+
+        callbacks.append(InLoopEval(tasks=[eval_tasks], every=eval_every or cfg.train.ckpt_every,
+                                    out=Path(eval_out or Path(out) / "eval"), db=eval_db,
+                                    limit=eval_limit))
+    elif any(v is not None for v in (eval_every, eval_limit, eval_out, eval_db)):
+        raise click.UsageError("--eval-every/--eval-limit/--eval-out/--eval-db need --eval-tasks")
+    result = run(cfg, corpus=corpus, out=out, resume=resume, teacher=teacher, callbacks=callbacks)
     if os.environ.get("RANK", "0") != "0":
         return
     bpb = f", val bpb {result.val_bpb:.3f}" if result.val_bpb is not None else ""
