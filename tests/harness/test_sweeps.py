@@ -74,8 +74,8 @@ def test_inloop_eval_sweep_then_continue_sweeps_only_new(task_dir: Path, tmp_pat
     calls: list[str] = []
     real = runner.predict
 
-    def counting(model, task, **kw):  # the real predict, counted
-        calls.append(f"{Path(str(model)).name}:{task.name}")
+    def counting(model, task, **kw):  # the real predict (model: a ModelRef), counted
+        calls.append(f"{model.path.name}:{task.name}")
         return real(model, task, **kw)
 
     monkeypatch.setattr(runner, "predict", counting)
