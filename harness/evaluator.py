@@ -56,6 +56,8 @@ class EvalConfig:
     n_bootstrap: int = 1000
     precision: str = "bf16"
     overrides: tuple[tuple[str, Any], ...] = ()   # fine-tuning defaults replaced, e.g. epochs
+    num_fewshot: int | None = None   # lmeval: tasks: None = the task's own setting
+    chat_template: bool = False      # lmeval: tasks: prompts through the tokenizer's template
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -64,6 +66,8 @@ class EvalConfig:
             raise HarnessError(f"--limit must be at least 1, got {self.limit}")
         if self.n_bootstrap < 0:
             raise HarnessError("n_bootstrap must be >= 0")
+        if self.num_fewshot is not None and self.num_fewshot < 0:
+            raise HarnessError(f"--num-fewshot must be >= 0, got {self.num_fewshot}")
         if self.precision not in ("fp32", "bf16"):
             raise HarnessError(f"unknown precision {self.precision!r}", hint="use fp32 or bf16")
         finetune_settings(FinetuneDefaults(), dict(self.overrides))
@@ -84,8 +88,11 @@ class Job:
         ft = None
         if self.mode == "finetune":
             ft = dataclasses.asdict(dataclasses.replace(self.task.finetune, **dict(cfg.overrides)))
-        return {"mode": self.mode, "limit": cfg.limit, "finetune": ft,
+        conf = {"mode": self.mode, "limit": cfg.limit, "finetune": ft,
                 "precision": cfg.precision if self.baseline is None else None}
+        if self.task.family == "lmeval":
+            conf.update(num_fewshot=cfg.num_fewshot, chat_template=cfg.chat_template)
+        return conf
 
     def keys(self, cfg: EvalConfig) -> tuple[str, str, str]:
         """(config hash, infer key, score key)."""
@@ -103,7 +110,8 @@ def evaluate(models: Sequence[str | Path | ModelRef], tasks: str | Sequence[str]
              out: str | Path = "results", db: str | None = None, baselines: bool = True,
              batch_size: int = 16, n_bootstrap: int = 1000, rescore: bool = False,
              include: Sequence[str | Path] = (), precision: str = "bf16",
-             overrides: dict[str, Any] | None = None) -> list[Result]:
+             overrides: dict[str, Any] | None = None, num_fewshot: int | None = None,
+             chat_template: bool = False) -> list[Result]:
     """Evaluate every model on every task with every seed; return one Result per job.
 
     ``models``: resolved :class:`ModelRef` s (the CLI resolves each ``--model`` once), or
@@ -112,11 +120,13 @@ def evaluate(models: Sequence[str | Path | ModelRef], tasks: str | Sequence[str]
     ``OUT/harness.sqlite``). ``rescore`` recomputes metrics from the saved
     predictions without running any model. ``batch_size`` only changes speed.
     ``overrides`` replace the tasks' fine-tuning defaults (``{"epochs": 1}``).
+    ``num_fewshot`` and ``chat_template`` are passed to ``lmeval:`` tasks.
     """
     from leaderboards.store import open_store
 
     cfg = EvalConfig(mode=mode, limit=limit, n_bootstrap=n_bootstrap, precision=precision,
-                     overrides=tuple(sorted((overrides or {}).items())))
+                     overrides=tuple(sorted((overrides or {}).items())),
+                     num_fewshot=num_fewshot, chat_template=chat_template)
     out = Path(out)
     task_objs = resolve_tasks(tasks, include)
     refs = resolve_models(models)
@@ -158,7 +168,8 @@ def resolve_tasks(tasks: str | Sequence[str], include: Sequence[str | Path] = ()
         ok, why = task.available()
         if not ok:
             problems.append(f"task {name!r} is not available here: {why}")
-        problems.extend(f"task {name!r}: {p}" for p in metric_problems(task.metrics))
+        if task.family != "lmeval":  # lm-eval tasks keep lm-eval's own metrics
+            problems.extend(f"task {name!r}: {p}" for p in metric_problems(task.metrics))
         objs.append(task)
     if problems:
         raise HarnessError("; ".join(problems), hint="see `harness tasks list`")
@@ -168,9 +179,13 @@ def resolve_tasks(tasks: str | Sequence[str], include: Sequence[str | Path] = ()
 def include_once(folder: Path) -> None:
     """Register a folder's YAML tasks unless this very folder already registered them."""
     from tasks import include, list_tasks
+    from tasks.lmeval import index as lmeval_index
     from tasks.registry import origin_of
     from tasks.yaml_task import read_yaml_name
 
+    if lmeval_index.is_lmeval_folder(folder):
+        include(folder)  # lm-eval YAMLs: re-adding a folder is a no-op
+        return
     files = [folder] if folder.is_file() else sorted([*folder.glob("*.yaml"),
                                                       *folder.glob("*.yml")])
     known = set(list_tasks())
@@ -188,6 +203,8 @@ def plan(refs: list[ModelRef], task_objs: list[Any], cfg: EvalConfig, seeds: lis
         # Zero-shot and intrinsic LM scoring are deterministic: one seed says it all.
         task_seeds = seeds if cfg.mode == "finetune" and task.family != "lm" else seeds[:1]
         mode = "lm" if task.family == "lm" else cfg.mode
+        if task.family == "lmeval":  # prompted; seeds only move the few-shot sample
+            mode, task_seeds = "zeroshot", seeds if cfg.num_fewshot else seeds[:1]
         if baselines:
             for name, fn in sorted(task.baselines().items()):
                 jobs.append(Job(resolve_model(f"baseline:{name}"), task, 0, "-", fn))
@@ -248,7 +265,8 @@ def infer(job: Job, cfg: EvalConfig, ppath: Path, sidecar: Path, key: str, *,
         try:
             preds = predict(job.model, job.task, mode=cfg.mode, seed=job.seed,
                             limit=cfg.limit, batch_size=batch_size, precision=cfg.precision,
-                            overrides=dict(cfg.overrides) or None)
+                            overrides=dict(cfg.overrides) or None,
+                            num_fewshot=cfg.num_fewshot, chat_template=cfg.chat_template)
             rows, info = list(preds.rows), dict(preds.info)
         except NotApplicable as exc:
             meta.update(status="not_applicable", reason=str(exc) or "not applicable")
@@ -277,6 +295,10 @@ def score(task: Any, rows: list[dict[str, Any]],
     """Stage 2: every metric of the task with its CI, and the rows with per-example scores."""
     from harness.metrics import load_metric
 
+    if task.family == "lmeval":  # lm-eval's own metrics and aggregation, with our CIs
+        from harness.metrics.external import score_task_metrics
+
+        return score_task_metrics(task, rows, n_bootstrap)
     preds = [r["prediction"] for r in rows]
     refs = [list(r.get("references") or []) for r in rows]
     metrics: dict[str, dict[str, Any]] = {}
@@ -321,11 +343,17 @@ def base_document(job: Job, cfg: EvalConfig, chash: str, infer_key: str, score_k
                   meta: dict[str, Any]) -> dict[str, Any]:
     """Stage 3's document, before metrics: model, task, config, timings, versions."""
     task = job.task
+    doc_task = {"name": task.name, "version": str(task.version), "family": task.family,
+                "data_hash": task.data_hash(), "source": getattr(task, "source", "")}
+    info = meta.get("info", {})
+    if task.family == "lmeval":  # what lm-eval ran: its version, task versions, config hash
+        doc_task.update(lmeval_version=info.get("lmeval_version"),
+                        config_hash=info.get("config_hash"),
+                        task_versions=info.get("task_versions"), n_shot=info.get("n_shot"))
     return {"key": infer_key, "score_key": score_key, "config_hash": chash,
             "status": meta["status"], "reason": meta.get("reason"),
             "model": model_document(job.model),
-            "task": {"name": task.name, "version": str(task.version), "family": task.family,
-                     "data_hash": task.data_hash(), "source": getattr(task, "source", "")},
+            "task": doc_task,
             "mode": job.mode, "seed": job.seed, "metrics": {},
             "metric_order": [m.name for m in task.metrics],
             "config": {**job.config(cfg), "n_bootstrap": cfg.n_bootstrap,

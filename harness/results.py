@@ -23,7 +23,7 @@ from harnesskit.fsutil import read_jsonl, safe_name, write_text_atomic
 
 SCHEMA_VERSION = 1
 LIBRARIES = ("pretrain-harness", "torch", "transformers", "tokenizers", "sacrebleu",
-             "rouge-score", "nltk", "bert-score", "scikit-learn", "numpy")
+             "rouge-score", "nltk", "bert-score", "scikit-learn", "numpy", "lm-eval")
 
 
 @dataclass(frozen=True)

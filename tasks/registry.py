@@ -17,6 +17,10 @@ from typing import Any
 from harnesskit.errors import HarnessError
 from harnesskit.registry import Registry
 from tasks.base import FAMILIES, Task
+from tasks.lmeval import PREFIX as LMEVAL_PREFIX
+from tasks.lmeval import index as lmeval_index
+from tasks.lmeval import is_lmeval_name
+from tasks.lmeval import task as lmeval_task
 from tasks.yaml_task import load_yaml_task, read_yaml_name
 
 ENTRY_POINT_GROUP = "harness.tasks"
@@ -75,10 +79,16 @@ def _add_yaml(path: Path, origin: str) -> None:
 
 
 def include(folder: str | Path) -> list[str]:
-    """Register every ``*.yaml``/``*.yml`` task in ``folder``; returns their names."""
+    """Register every ``*.yaml``/``*.yml`` task in ``folder``; returns their names.
+
+    A folder of lm-evaluation-harness YAMLs (their layout: ``task:``/``group:`` keys,
+    ``include:`` chains, ``utils.py`` beside them) adds ``lmeval:NAME`` tasks instead.
+    """
     folder = Path(folder)
     if not folder.exists():
         raise HarnessError(f"task folder {folder} does not exist", hint="pass an existing folder")
+    if lmeval_index.is_lmeval_folder(folder):
+        return [LMEVAL_PREFIX + n for n in lmeval_index.add_include(folder)]
     before = set(TASKS.load())
     files = [folder] if folder.is_file() else sorted([*folder.glob("*.yaml"), *folder.glob("*.yml")])
     for path in files:
@@ -98,7 +108,12 @@ def list_tasks(family: str | None = None) -> list[str]:
 
 
 def get_task(name: str) -> Task:
-    """The task called ``name``; an unknown name is a HarnessError with close matches."""
+    """The task called ``name``; an unknown name is a HarnessError with close matches.
+
+    ``lmeval:NAME`` is an lm-evaluation-harness task or group (:mod:`tasks.lmeval`).
+    """
+    if is_lmeval_name(name):
+        return lmeval_task.get_lmeval_task(name)
     factory = TASKS.get(name)
     if name not in _INSTANCES:
         _INSTANCES[name] = factory()
@@ -115,3 +130,5 @@ def reset() -> None:
     the YAML files and plugins)."""
     TASKS.reset()
     _INSTANCES.clear()
+    lmeval_index.reset_includes()
+    lmeval_task.reset()

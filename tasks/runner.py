@@ -54,16 +54,24 @@ def _baseline(name: str, task: Task, test: list[Example]) -> Predictions:
 
 def predict(ref: ModelRef, task: Task, *, mode: str = "finetune", seed: int = 0,
             limit: int | None = None, batch_size: int = 16, workdir: Path | None = None,
-            precision: str = "bf16", overrides: dict[str, Any] | None = None) -> Predictions:
+            precision: str = "bf16", overrides: dict[str, Any] | None = None,
+            num_fewshot: int | None = None, chat_template: bool = False) -> Predictions:
     """Predictions of the model ``ref`` on ``task``'s test split (``limit`` caps every split).
 
     Raises :class:`NotApplicable` when the model kind cannot do the task.
+    ``lmeval:`` tasks run through lm-eval's machinery (``num_fewshot``, ``chat_template``).
     """
     if mode not in ("finetune", "zeroshot"):
         raise HarnessError(f"unknown mode {mode!r}", hint="use finetune or zeroshot")
     if limit is not None and limit < 1:
         raise HarnessError(f"--limit must be at least 1, got {limit}",
                            hint="leave it out to use every example")
+    if task.family == "lmeval":
+        if ref.is_baseline:
+            raise NotApplicable("lm-eval tasks have no baselines of ours")
+        return task.predict(ref, limit=limit, num_fewshot=num_fewshot,  # type: ignore[attr-defined]
+                            chat_template=chat_template, seed=seed, batch_size=batch_size,
+                            precision=precision)
     if mode == "finetune":
         finetune_settings(task.finetune, overrides)  # bad settings fail before loading a model
     test = task.examples("test")[:limit] if limit else task.examples("test")

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from tasks.lmeval import PREFIX, is_lmeval_name
+from tasks.lmeval import index as lmeval_index
 from tasks.registry import get_task, include, list_tasks, origin_of
 
 
@@ -32,10 +34,34 @@ def task_rows(family: str | None = None, includes: Iterable[str] = ()) -> list[d
     return rows
 
 
+def lmeval_rows(includes: Iterable[str] = ()) -> list[dict[str, Any]]:
+    """One row per lm-eval task, group and tag (from their YAMLs; nothing is built or imported).
+
+    Availability: a task's data must be local (``data_files``) or in the datasets or hub
+    cache; a group or tag needs all its tasks.
+    """
+    for folder in includes:
+        include(folder)
+    index = lmeval_index.load_index()
+    memo: dict[str, tuple[bool | None, str]] = {}
+    rows = []
+    for name in sorted(index):
+        e = index[name]
+        ok, why = lmeval_index.availability(name, index, memo)
+        rows.append({"name": PREFIX + name, "kind": e.kind, "output_type": e.output_type,
+                     "dataset": e.dataset_path, "available": ok, "reason": why,
+                     "origin": e.path})
+    return rows
+
+
 def show_task(name: str, n_examples: int = 2) -> dict[str, Any]:
     """Everything about one task, with its data hash and a few test examples when available."""
     task = get_task(name)
     info = task.describe()
+    if is_lmeval_name(name):
+        if info["available"]:
+            info["data_hash"] = task.data_hash()
+        return info
     info["origin"] = origin_of(name)
     if info["available"]:
         info["sizes"] = task.sizes()

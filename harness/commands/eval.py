@@ -54,12 +54,17 @@ def _overrides(pairs: tuple[str, ...]) -> dict:
               help="Override a fine-tuning default, e.g. --ft epochs=1 (repeatable).")
 @click.option("--precision", type=click.Choice(["bf16", "fp32"]), default="bf16",
               show_default=True, help="Autocast precision of fine-tuning and inference.")
+@click.option("--num-fewshot", type=int, default=None,
+              help="lmeval: tasks: few-shot examples (default: the task's own setting).")
+@click.option("--chat-template", is_flag=True,
+              help="lmeval: tasks: prompt through the tokenizer's chat template.")
 @click.option("--rescore", is_flag=True, help="Recompute metrics from saved predictions only.")
 @click.option("--signatures", is_flag=True, help="Print metric signatures and versions too.")
 def eval_cmd(models: tuple[str, ...], checkpoints: str | None, tasks: str, mode: str, limit: int | None, seeds: str,
              out: str, db: str | None, include: tuple[str, ...], no_baselines: bool,
              batch_size: int, n_bootstrap: int, ft_sets: tuple[str, ...], precision: str,
-             rescore: bool, signatures: bool) -> None:
+             num_fewshot: int | None, chat_template: bool, rescore: bool,
+             signatures: bool) -> None:
     """Evaluate models on tasks and print the leaderboard of those tasks.
 
     Finished work is found by model content hash, task version and data hash,
@@ -74,6 +79,8 @@ def eval_cmd(models: tuple[str, ...], checkpoints: str | None, tasks: str, mode:
       harness eval --model runs/gpt --tasks ding-en-de --limit 100 --ft epochs=1
       harness eval --model runs/gpt --checkpoints all --tasks shakespeare-lm --mode zeroshot
       harness eval --model runs/gpt --checkpoints last:3 --tasks bbc-news --mode zeroshot
+      harness eval --model runs/gpt --tasks lmeval:arc_easy --num-fewshot 5 --precision fp32
+      harness eval --model runs/gpt --include my_lmeval_yamls/ --tasks lmeval:my_group
     """
     from harness.evaluator import evaluate
     from harness.sweep import expand_models
@@ -84,7 +91,8 @@ def eval_cmd(models: tuple[str, ...], checkpoints: str | None, tasks: str, mode:
     results = evaluate(refs, tasks, mode=mode, seeds=_seeds(seeds), limit=limit, out=out,
                        db=db, baselines=not no_baselines, batch_size=batch_size,
                        n_bootstrap=n_bootstrap, rescore=rescore, include=include,
-                       precision=precision, overrides=_overrides(ft_sets))
+                       precision=precision, overrides=_overrides(ft_sets),
+                       num_fewshot=num_fewshot, chat_template=chat_template)
     db_url = db or f"{out}/harness.sqlite"
     for task in sorted({r.task for r in results}):
         click.echo(render(db_url, task=task, signatures=signatures).rstrip() + "\n")

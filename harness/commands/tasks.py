@@ -25,17 +25,24 @@ def tasks() -> None:
 @click.option("--include", "includes", multiple=True, type=click.Path(exists=True),
               help="Also register the YAML tasks in this folder (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON rows instead of a table.")
-def list_cmd(family: str | None, includes: tuple[str, ...], as_json: bool) -> None:
+@click.option("--lmeval", is_flag=True,
+              help="List lm-evaluation-harness tasks, groups and tags (lmeval:NAME) instead.")
+def list_cmd(family: str | None, includes: tuple[str, ...], as_json: bool, lmeval: bool) -> None:
     """Every registered task: family, source, split sizes, metrics, availability here.
 
     Split sizes of available tasks are real counts; the data is built (and
-    cached) on first use, which takes a few seconds per task.
+    cached) on first use, which takes a few seconds per task. With --lmeval,
+    the lm-eval names are read from their YAML files (no task is built).
 
     \b
     Examples:
       harness tasks list
       harness tasks list --include my_tasks/ --family qa
+      harness tasks list --lmeval --include my_lmeval_yamls/
     """
+    if lmeval:
+        _list_lmeval(includes, as_json)
+        return
     from tasks.summary import task_rows
 
     rows = task_rows(family=family, includes=includes)
@@ -48,6 +55,22 @@ def list_cmd(family: str | None, includes: tuple[str, ...], as_json: bool) -> No
     widths = [max(len(str(row[i])) for row in table) for i in range(len(head) - 1)]
     for row in table:
         click.echo("  ".join(str(c).ljust(w) for c, w in zip(row, widths)) + "  " + str(row[-1]))
+
+
+def _list_lmeval(includes: tuple[str, ...], as_json: bool) -> None:
+    from tasks.summary import lmeval_rows
+
+    rows = lmeval_rows(includes)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2))
+        return
+    here = {True: "yes", None: "unknown"}
+    lines = [f"{r['name']}  {r['kind']}  {r['output_type'] or '-'}  "
+             + (here[r["available"]] if r["available"] in here else f"no: {r['reason']}")
+             for r in rows]
+    click.echo("\n".join(lines))
+    n_ok = sum(r["available"] is True for r in rows)
+    click.echo(f"{len(rows)} lm-eval names, {n_ok} available here", err=True)
 
 
 def _sizes(row: dict) -> tuple[str, str, str]:
@@ -66,6 +89,7 @@ def show(name: str, n_examples: int) -> None:
     Examples:
       harness tasks show ding-en-de
       harness tasks show faq-qa --examples 5
+      harness tasks show lmeval:hellaswag
     """
     from tasks.summary import show_task
 
