@@ -44,3 +44,8 @@ def require_lmeval() -> str:
         raise HarnessError("lmeval: tasks need lm-evaluation-harness, which is not installed",
                            hint=f"install the extra: {INSTALL_HINT}")
     return found
+
+
+def metric_key(metric: str, filter_name: str) -> str:
+    """Our name for lm-eval's ``metric,filter`` result key (``acc,none`` -> ``acc``)."""
+    return metric if filter_name == "none" else f"{metric},{filter_name}"

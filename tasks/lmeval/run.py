@@ -18,18 +18,24 @@ per filter), ``references``, ``items`` (lm-eval's per-document metric values,
 keyed ``metric`` or ``metric,filter``), and the names of lm-eval's aggregation
 functions and directions. :func:`aggregate` recomputes a metric from rows with
 lm-eval's aggregation (and a group's with its ``aggregate_subtask_metrics``).
+
+lm-eval (and through it ``datasets`` and torch) is imported inside the functions
+that run or score a task, never at module import: it is an optional extra, and
+importing it costs about 3 s, which ``harness --help``, ``tasks list`` and a rerun
+that reuses every result must not pay.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from harnesskit.errors import HarnessError
 from tasks.lmeval import index as ix
-from tasks.lmeval import require_lmeval
-from tasks.lmeval.task import metric_key
+from tasks.lmeval import metric_key, require_lmeval
 
 if TYPE_CHECKING:
     from tasks.lmeval.task import LmevalTask
@@ -46,6 +52,24 @@ def _offline() -> None:
 
     datasets.config.HF_DATASETS_OFFLINE = True
     datasets.config.HF_HUB_OFFLINE = True
+
+
+@contextlib.contextmanager
+def _their_bars_off() -> Iterator[None]:
+    """lm-eval and datasets draw a bar per step of every task; ours (one per job) is enough."""
+    import datasets
+
+    old = os.environ.get("TQDM_DISABLE")
+    os.environ["TQDM_DISABLE"] = "1"
+    datasets.disable_progress_bars()
+    try:
+        yield
+    finally:
+        datasets.enable_progress_bars()
+        if old is None:
+            os.environ.pop("TQDM_DISABLE", None)
+        else:
+            os.environ["TQDM_DISABLE"] = old
 
 
 def task_manager(task: LmevalTask) -> Any:
@@ -87,14 +111,15 @@ def predict(task: LmevalTask, model: ModelRef, *, limit: int | None = None,
     lm = load_lm(model, batch_size=batch_size, precision=precision)
     if chat_template and not lm.has_chat_template():
         raise HarnessError(f"{model.spec} has no chat template", hint="drop --chat-template")
-    tm = task_manager(task)
-    items, leaves = load_objects(task, tm)
     t0 = time.time()
-    res = simple_evaluate(model=lm, tasks=items, task_manager=tm, num_fewshot=num_fewshot,
-                          limit=limit, bootstrap_iters=0, log_samples=True,
-                          apply_chat_template=chat_template, random_seed=0,
-                          numpy_random_seed=FEWSHOT_SEED, torch_random_seed=FEWSHOT_SEED,
-                          fewshot_random_seed=FEWSHOT_SEED + seed)
+    with _their_bars_off():
+        tm = task_manager(task)
+        items, leaves = load_objects(task, tm)
+        res = simple_evaluate(model=lm, tasks=items, task_manager=tm, num_fewshot=num_fewshot,
+                              limit=limit, bootstrap_iters=0, log_samples=True,
+                              apply_chat_template=chat_template, random_seed=0,
+                              numpy_random_seed=FEWSHOT_SEED, torch_random_seed=FEWSHOT_SEED,
+                              fewshot_random_seed=FEWSHOT_SEED + seed)
     rows = [row for leaf, samples in res["samples"].items()
             for row in _rows(leaf, samples, leaves[leaf], res["higher_is_better"].get(leaf, {}))]
     info = {"model_kind": lm.kind, "lmeval_version": version, "task_versions": res["versions"],

@@ -24,8 +24,9 @@ from typing import Any
 
 from harnesskit.errors import HarnessError
 from tasks.base import MetricSpec, Task
-from tasks.lmeval import PREFIX, lmeval_version
+from tasks.lmeval import PREFIX, lmeval_version, metric_key
 from tasks.lmeval import index as ix
+from tasks.lmeval import run
 
 DEFAULT_METRICS = {  # lm_eval.api.registry.DEFAULT_METRIC_REGISTRY (0.4.13)
     "loglikelihood": ["perplexity", "acc"],
@@ -33,11 +34,6 @@ DEFAULT_METRICS = {  # lm_eval.api.registry.DEFAULT_METRIC_REGISTRY (0.4.13)
     "multiple_choice": ["acc", "acc_norm"],
     "generate_until": ["exact_match"],
 }
-
-
-def metric_key(metric: str, filter_name: str) -> str:
-    """Our name for lm-eval's ``metric,filter`` result key (``acc,none`` -> ``acc``)."""
-    return metric if filter_name == "none" else f"{metric},{filter_name}"
 
 
 def _metric_name(value: Any) -> str:
@@ -146,15 +142,11 @@ class LmevalTask(Task):
     # -- running and scoring ------------------------------------------------------
     def predict(self, model: Any, **options: Any) -> Any:
         """Run lm-eval's requests for this task on ``model``; see :func:`tasks.lmeval.run.predict`."""
-        from tasks.lmeval.run import predict
-
-        return predict(self, model, **options)
+        return run.predict(self, model, **options)
 
     def aggregate(self, key: str, rows: list[dict[str, Any]]) -> float:
         """lm-eval's value of metric ``key`` on these rows (any subset or resample)."""
-        from tasks.lmeval.run import aggregate
-
-        return aggregate(self, key, rows)
+        return run.aggregate(self, key, rows)
 
     def higher_is_better(self, key: str, rows: list[dict[str, Any]]) -> bool | None:
         """lm-eval's direction of metric ``key`` (recorded in the rows by the run)."""
