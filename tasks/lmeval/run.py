@@ -122,13 +122,12 @@ def predict(task: LmevalTask, model: ModelRef, *, limit: int | None = None,
                               fewshot_random_seed=FEWSHOT_SEED + seed)
     rows = [row for leaf, samples in res["samples"].items()
             for row in _rows(leaf, samples, leaves[leaf], res["higher_is_better"].get(leaf, {}))]
-    info = {"model_kind": lm.kind, "lmeval_version": version, "task_versions": res["versions"],
+    info = {**lm.info(), "lmeval_version": version, "task_versions": res["versions"],
             "n_shot": res.get("n-shot"), "config_hash": _hash(res["configs"]),
             "lmeval_results": _plain(res["results"]), "chat_template": chat_template,
             "seeds": {"random": 0, "numpy": FEWSHOT_SEED, "torch": FEWSHOT_SEED,
                       "fewshot": FEWSHOT_SEED + seed},
-            "precision": precision, "batch_size": batch_size,
-            "predict_seconds": round(time.time() - t0, 2), "requests": lm.counts}
+            "precision": precision, "predict_seconds": round(time.time() - t0, 2)}
     return Predictions(rows, info)
 
 
