@@ -75,8 +75,11 @@ def composites(frame: pd.DataFrame) -> list[Composite]:
         metric=("primary_metric", "last"), baseline=("baseline", "last"), run=("run", "last"),
         step=("step", "last"), flops=("flops", "last")).reset_index()
     floors = _floors(cells[cells["baseline"]])
-    out = [_composite(model, mode, g, floors)
-           for (model, mode), g in cells[~cells["baseline"]].groupby(["model_id", "mode"])]
+    out = []
+    for model, g in cells[~cells["baseline"]].groupby("model_id"):
+        # Language-modelling rows (mode "lm") belong with the model's every other mode.
+        modes = sorted(set(g["mode"]) - {"lm"}) or ["lm"]
+        out += [_composite(model, m, g[g["mode"].isin([m, "lm"])], floors) for m in modes]
     return sorted(out, key=lambda c: (c.score is None, -(c.score or 0.0), c.model_id))
 
 

@@ -210,9 +210,16 @@ def bar_chart(board: TaskBoard) -> str:
 def curves_section(boards: dict[str, TaskBoard], models: dict[str, dict[str, Any]]) -> str:
     """Loss curves of every model whose pretraining run left a metrics.jsonl."""
     ids = {r.model_hash: r.model_id for b in boards.values() for r in b.rows}
+    # One curve per run: the checkpoints of a sweep share it; the newest one has all of it.
+    newest: dict[str, tuple[int, str]] = {}
+    for h, info in models.items():
+        key = str(info.get("run") or h)
+        if info.get("curve") and (info.get("step") or 0) >= newest.get(key, (-1, ""))[0]:
+            newest[key] = (info.get("step") or 0, h)
+    keep = {h for _, h in newest.values()}
     svgs = [loss_curve(ids.get(h, info.get("id", h)), info["curve"])
             for h, info in sorted(models.items(), key=lambda kv: ids.get(kv[0], kv[0]))
-            if info.get("curve")]
+            if h in keep]
     if not svgs:
         return "<h2 id=curves>Pretraining loss curves</h2><p class=meta>No run logs recorded.</p>"
     return f"<h2 id=curves>Pretraining loss curves</h2><div class=curves>{''.join(svgs)}</div>"

@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass, field
 
 W, H = 400, 240
-LEFT, RIGHT, TOP, BOTTOM = 58, 12, 24, 40
+LEFT, RIGHT, TOP, BOTTOM = 58, 26, 24, 40
 
 
 @dataclass

@@ -180,9 +180,10 @@ def _loss_chart(pts: pd.DataFrame, models: dict[str, dict[str, Any]],
         curve = run_curve(g, models)
         last = g.sort_values("step").iloc[-1]
         if curve and last["step"]:
-            per_step = {"step": 1.0, "tokens": _num(last["tokens"]), "flops": _num(last["flops"])}
-            per_run[run] = (curve, {k: (v / float(last["step"]) if v else None)
-                                    for k, v in per_step.items()})
+            tokens, flops = _num(last["tokens"]), _num(last["flops"])
+            per_run[run] = (curve, {"step": 1.0,  # x per step: batches are the same size
+                                    "tokens": tokens / float(last["step"]) if tokens else None,
+                                    "flops": flops / float(last["step"]) if flops else None})
     if not per_run:
         return ""
     svgs = []

@@ -17,8 +17,10 @@ from click.testing import CliRunner
 
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(Path(__file__).parent.parent / "pretrain"))
+sys.path.insert(0, str(Path(__file__).parent.parent / "leaderboards"))
 import test_evaluate_fixtures as fx  # noqa: E402
 from corpus_fixtures import make_corpus  # noqa: E402
+from test_html_page import CHROMIUM, _chromium_dump  # noqa: E402
 
 TASKS = ["fixture-lm", "fixture-topics"]
 SETS = ["model.n_layer=1", "model.n_head=2", "model.n_embd=32", "model.block_size=32",
@@ -116,3 +118,20 @@ def test_inloop_eval_sweep_then_continue_sweeps_only_new(task_dir: Path, tmp_pat
     assert "fixture-lm bits_per_byte ↓" in lines[1] and "fixture-topics accuracy ↑" in lines[1]
     assert [ln.split()[0] for ln in lines[2:5]] == ["4", "8", "12"]
     assert lines[4].split()[1] == "3.07k"                           # 12 steps * 8 * 32 tokens
+
+    # The page: one metric-over-training chart per task and x axis, the loss curves, scaling.
+    from leaderboards.views import render, write_view
+
+    page = write_view(render(db, fmt="html"), tmp_path / "page" / "leaderboard.html")
+    html = page.read_text()
+    for task in TASKS:
+        for x in ("step", "tokens", "flops"):
+            assert html.count(f"data-task='{task}' data-x='{x}'") == 1
+    assert html.count("class='chart-loss xv") == 3 and html.count("class='chart-scaling'") == 2
+    assert html.count("<circle class=pt") >= 3 * 3 * 2   # 3 checkpoints, 3 x axes, 2 tasks
+    assert "id=composite-table" in html and "data-model='gpt-step-0000012'" in html
+    if CHROMIUM is not None:
+        dom, errors = _chromium_dump(page, tmp_path)
+        assert not errors, errors
+        assert 'data-ready="1"' in dom and "data-js-error" not in dom[:dom.index("<head")]
+        assert 'id="over-training"' in dom
