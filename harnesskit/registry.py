@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import difflib
 import importlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Generic, TypeVar
 
 from harnesskit.errors import HarnessError
@@ -90,6 +90,17 @@ class Registry(Generic[T]):
     def __contains__(self, name: object) -> bool:
         return name in self.load()
 
+    # Mapping-style reads, so a registry can replace a plain dict of built-ins.
+    def __getitem__(self, name: str) -> T:
+        return self.get(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self.load()))
+
+    def values(self) -> list[T]:
+        """Every registered object, in registration order."""
+        return list(self.load().values())
+
     def load(self) -> dict[str, T]:
         """Fill the table once: built-in modules, then the entry-point group."""
         if self._loaded or self._loading:
@@ -132,7 +143,9 @@ class Registry(Generic[T]):
     def reset(self) -> None:
         """Forget every registration but those the built-in modules made at import (tests);
         the next lookup loads extras and entry points again."""
-        keep = {n for n, o in self._items.items() if getattr(o, "__module__", "") in self.builtins}
+        keep = {n for n, o in self._items.items()
+                if getattr(o, "__module__", "") in self.builtins  # classes, functions
+                or self._origins[n] in self.builtins}  # instances added with origin=__name__
         for name in set(self._items) - keep:
             del self._items[name]
             del self._origins[name]

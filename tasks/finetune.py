@@ -22,7 +22,7 @@ from typing import Any
 from harnesskit.errors import HarnessError
 from tasks.base import Example, FinetuneDefaults, Task, finetune_settings
 from tasks.modelref import ModelRef
-from tasks.models import Backbone, load_backbone
+from tasks.models import Backbone, is_causal, load_backbone
 
 
 class NotApplicable(Exception):  # noqa: N818 - the contract's name
@@ -55,10 +55,10 @@ def head_kind(task: Task, kind: str) -> str:
     if task.family == "classification":
         return "classify"
     if task.family == "qa":
-        return "generate" if kind == "gpt" else "span"
+        return "generate" if is_causal(kind) else "span"
     if task.family == "lm":
         raise NotApplicable("language-modelling tasks are scored, not fine-tuned")
-    if kind != "gpt":
+    if not is_causal(kind):
         raise NotApplicable(f"a {kind} encoder cannot generate text for {task.family} tasks")
     return "generate"
 

@@ -51,7 +51,7 @@ def encode_batch(tm: Any, exs: list[Example]) -> dict[str, Any]:
 def _classify_batch(tm: Any, exs: list[Example]) -> dict[str, Any]:
     labels = [tm.labels.index(e.label) if e.label in tm.labels else -100 for e in exs]
     pad = tm.bb.special.get("pad", 0)
-    if tm.bb.kind == "gpt":
+    if tm.bb.causal:
         eos = tm.bb.special["eos"]
         rows = [tm.bb.encode(str(e.input))[: tm.max_len - 1] + [eos] for e in exs]
         return {"idx": _pad(rows, pad), "last": torch.tensor([len(r) - 1 for r in rows]),
@@ -112,14 +112,14 @@ def _generate_batch(tm: Any, exs: list[Example]) -> dict[str, Any]:
 
 
 def _hidden(tm: Any, b: dict[str, Any]) -> torch.Tensor:
-    if tm.bb.kind == "gpt":
+    if tm.bb.causal:
         return tm.bb.module.hidden(b["idx"])[0]
     return tm.bb.encode_hidden(b["idx"], b["mask"], b["types"])
 
 
 def _classify_logits(tm: Any, b: dict[str, Any]) -> torch.Tensor:
     h = _hidden(tm, b)
-    pooled = h[torch.arange(h.size(0), device=h.device), b["last"]] if tm.bb.kind == "gpt" else h[:, 0]
+    pooled = h[torch.arange(h.size(0), device=h.device), b["last"]] if tm.bb.causal else h[:, 0]
     return tm.head(pooled).float()
 
 

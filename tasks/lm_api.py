@@ -56,4 +56,4 @@ def wrap(bb: Backbone) -> LM:
     """The adapter for an already loaded backbone: causal, masked (bert) or encoder."""
     if bb.causal:
         return CausalLM(bb)
-    return MaskedLM(bb) if bb.kind == "bert" else EncoderLM(bb)
+    return EncoderLM(bb) if bb.kind == "hf-encoder" else MaskedLM(bb)  # ours: bert, plugins

@@ -19,13 +19,14 @@ from typing import Any
 from harnesskit.errors import HarnessError
 from tasks.hfcheck import check_hf_folder, check_tokenizer_usable
 from tasks.modelref import ModelRef
+from pretrain.engine.plugins import architecture
 
 
 @dataclass
 class Backbone:
     """A pretrained model ready for a task head."""
 
-    kind: str  # "gpt" | "bert" | "hf-encoder" | "hf-causal" (ModelRef.kind)
+    kind: str  # ModelRef.kind: an architecture name ("gpt", "llama", "bert", a plugin's), "hf-encoder" or "hf-causal"
     module: Any  # torch.nn.Module
     tokenizer: Any  # tokenizers.Tokenizer
     block_size: int
@@ -39,8 +40,9 @@ class Backbone:
 
     @property
     def causal(self) -> bool:
-        """A decoder: ``module.hidden(idx, past, keys=, pos=)`` and ``module.logits(h)``."""
-        return self.kind in CAUSAL_KINDS
+        """A decoder (gpt, llama, a plugin's, hf-causal): ``module.hidden(idx, past, keys=,
+        pos=)`` and ``module.logits(h)``; last-token heads, generation, zero-shot."""
+        return is_causal(self.kind)
 
     def encode(self, text: str) -> list[int]:
         """Token ids of ``text`` without special tokens."""
@@ -53,13 +55,21 @@ class Backbone:
         """Hidden states (B, T, C) after the last layer, for every kind."""
         if self.causal:
             return self.module.hidden(idx, keys=None if mask is None else mask.bool())[0]
-        if self.kind == "bert":
+        if self.kind not in HF_KINDS:  # our encoders: bert or a plugin's
             return self.module.hidden(idx, attention_mask=mask, token_type_ids=types)
         return self.module(input_ids=idx, attention_mask=mask, token_type_ids=types).last_hidden_state
 
 
-CAUSAL_KINDS = ("gpt", "hf-causal")
+HF_KINDS = ("hf-encoder", "hf-causal")
 DTYPES = ("float32", "bfloat16", "float16")
+
+
+def is_causal(kind: str) -> bool:
+    """Whether a model kind is a decoder: ``hf-causal``, or an architecture of kind decoder
+    (every registered architecture, built-in or plugin, declares its kind)."""
+    if kind in HF_KINDS:
+        return kind == "hf-causal"
+    return architecture(kind).kind == "decoder"
 
 
 def default_device() -> str:

@@ -22,7 +22,7 @@ from harnesskit.errors import HarnessError
 from tasks.base import Example, Task, finetune_settings
 from tasks.finetune import NotApplicable
 from tasks.modelref import ModelRef
-from tasks.models import Backbone
+from tasks.models import Backbone, is_causal
 
 __all__ = ["NotApplicable", "Predictions", "predict", "score_lm"]
 
@@ -88,7 +88,7 @@ def predict(ref: ModelRef, task: Task, *, mode: str = "finetune", seed: int = 0,
     t0 = time.time()
     if task.family == "lm":
         preds = [score_lm(bb, str(e.input), stride=task.stride) for e in test]  # type: ignore[attr-defined]
-        info["scoring"] = "sliding-window" if kind == "gpt" else "pseudo-log-likelihood"
+        info["scoring"] = "sliding-window" if bb.causal else "pseudo-log-likelihood"
     elif mode == "zeroshot":
         from tasks.zeroshot import predict_zeroshot
 
@@ -110,9 +110,9 @@ def _check_applicable(kind: str, task: Task, mode: str) -> None:
         raise NotApplicable("hf: encoders have no language-modelling head here")
     if task.family == "lm":
         return
-    if mode == "zeroshot" and kind != "gpt":
-        raise NotApplicable(f"zero-shot needs a gpt model, not {kind}")
-    if kind != "gpt" and task.family not in ("classification", "qa"):
+    if mode == "zeroshot" and not is_causal(kind):
+        raise NotApplicable(f"zero-shot needs a decoder (gpt, llama...), not {kind}")
+    if not is_causal(kind) and task.family not in ("classification", "qa"):
         raise NotApplicable(f"a {kind} encoder cannot generate text for {task.family} tasks")
 
 
@@ -120,7 +120,7 @@ def _check_applicable(kind: str, task: Task, mode: str) -> None:
 def score_lm(bb: Backbone, text: str, *, stride: int | None = None) -> dict[str, Any]:
     """Per-document token log-probs (natural log), argmax hits, byte and word counts."""
     bb.module.eval()
-    if bb.kind == "gpt":
+    if bb.causal:
         lps, hits = _gpt_logprobs(bb, bb.encode(text), stride or bb.block_size // 2)
     else:
         lps, hits = _pseudo_logprobs(bb, bb.encode(text))

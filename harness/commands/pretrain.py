@@ -1,4 +1,4 @@
-"""``harness pretrain``: train a GPT or BERT from scratch on a corpus (also under torchrun)."""
+"""``harness pretrain``: train a model from scratch on a corpus (also under torchrun)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,12 @@ import click
 
 @click.command()
 @click.option("--preset", default="tiny", show_default=True, help="tiny, small or base.")
-@click.option("--arch", default="gpt", show_default=True, type=click.Choice(["gpt", "bert"]))
+@click.option("--arch", default="gpt", show_default=True,
+              help="Architecture: gpt, llama, bert or a plugin's (harness config show lists "
+                   "them; entry-point group harness.architectures).")
+@click.option("--objective", default=None,
+              help="Objective: clm, mlm, simcse, electra or a plugin's (harness.objectives); "
+                   "default: the architecture's (clm for decoders, mlm for encoders).")
 @click.option("--corpus", default=None,
               help="A built corpus directory or a source name (shakespeare, pydocs, mix, a "
                    "file, hf:ID); default: the preset's corpus.")
@@ -31,8 +36,8 @@ import click
               help="Results folder of the in-loop evaluations [default: OUT/eval].")
 @click.option("--eval-db", default=None, metavar="URL",
               help="Leaderboard store of the in-loop evaluations [default: EVAL_OUT/harness.sqlite].")
-def pretrain(preset: str, arch: str, corpus: str | None, out: str, sets: tuple[str, ...],
-             resume: bool, teacher: str | None, eval_tasks: str | None, eval_every: int | None,
+def pretrain(preset: str, arch: str, objective: str | None, corpus: str | None, out: str,
+             sets: tuple[str, ...], resume: bool, teacher: str | None, eval_tasks: str | None, eval_every: int | None,
              eval_limit: int | None, eval_out: str | None, eval_db: str | None) -> None:
     """Pretrain a model; trains a tokenizer and writes shards first if the corpus needs them.
 
@@ -40,6 +45,10 @@ def pretrain(preset: str, arch: str, corpus: str | None, out: str, sets: tuple[s
     Examples:
       harness pretrain --preset tiny --arch gpt --corpus shakespeare --out runs/gpt-tiny
       harness pretrain --preset tiny --arch bert --out runs/bert-tiny --set train.max_steps=100
+      harness pretrain --preset tiny --arch llama --out runs/llama-tiny --set optim.name=rmsprop
+      harness pretrain --arch bert --objective electra --out runs/electra --set schedule.name=linear
+      harness pretrain --arch bert --objective simcse --out runs/simcse \
+          --set train.init_from=runs/bert-tiny --set model.dropout=0.1
       harness pretrain --preset tiny --out runs/gpt-tiny --resume
       harness pretrain --preset tiny --out runs/student --teacher runs/gpt-small --set model.n_layer=2
       torchrun --standalone --nproc_per_node 2 -m harness pretrain --preset small --out runs/s
@@ -50,6 +59,8 @@ def pretrain(preset: str, arch: str, corpus: str | None, out: str, sets: tuple[s
     from pretrain.engine.trainer import pretrain as run
 
     cfg = apply_overrides(make_preset(preset, arch), sets)
+    if objective:
+        cfg = apply_overrides(cfg, [f"train.objective={objective}"])
     callbacks = []
     if eval_tasks:
         from pathlib import Path

@@ -12,6 +12,9 @@ equal documents in minus each step's removals. The steps, in order:
 ``quality``          Gopher/C4-style rules: length, mean word length, symbols, stop words ...
 ``near_dedup``       MinHash + LSH over word 5-shingles (datasketch); drop near copies
 ``decontaminate``    drop documents sharing a 13-gram with a task's test set
+
+Opt-in steps run only when ``clean.extra_steps`` names them: ``eda`` (augmentation of
+fine-tuning data, :mod:`pretrain.data.augment`) and every plugin step.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 
 from pretrain.data import contamination, dedup, langid, quality  # noqa: F401 - they register their steps
-from pretrain.data.step import STEPS, CleanConfig, Doc, Step, register_step
+from pretrain.data.step import STEPS, CleanConfig, Doc, Step, is_opt_in, register_step
 
 # Control characters (Unicode category C*) except tab and newline; U+FFFD stays so that
 # decoding errors remain visible in the text as well as in the report.
@@ -57,7 +60,10 @@ def _normalize(cfg: CleanConfig, test_texts: list[str] | None) -> Step:
 
 def build_steps(cfg: CleanConfig, test_texts: list[str] | None = None) -> list[Step]:
     """The enabled steps for ``cfg`` in pipeline order (decontaminate only with test texts)."""
-    factories = sorted(STEPS.load().values(), key=lambda f: f.order)  # type: ignore[attr-defined]
+    wanted = {name: STEPS.get(name) for name in cfg.extra_steps}  # unknown: close matches
+    factories = sorted((f for f in STEPS.load().values()
+                        if not is_opt_in(f) or f in wanted.values()),
+                       key=lambda f: f.order)  # type: ignore[attr-defined]
     steps = [f(cfg, test_texts) for f in factories]
     return [s for s in steps if s is not None]
 

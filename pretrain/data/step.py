@@ -42,6 +42,8 @@ class CleanConfig:
     num_perm: int = field(128, "near_dedup: MinHash permutations")
     shingle: int = field(5, "near_dedup: words per shingle")
     decontaminate_n: int = field(13, "decontaminate: n-gram length shared with a test set")
+    extra_steps: tuple[str, ...] = field((), "opt-in steps to switch on by name: plugin steps "
+                                         "(entry-point group harness.cleaning_steps) and eda")
 
     def __post_init__(self) -> None:
         if self.normalize not in ("NFC", "NFKC", "off"):
@@ -100,13 +102,25 @@ def _check_factory(name: str, obj: Any) -> str | None:
 
 
 STEPS: Registry[StepFactory] = Registry("cleaning step", group="harness.cleaning_steps",
-                                        check=_check_factory)
+                                        builtins=("pretrain.data.clean",), check=_check_factory)
 
 
-def register_step(name: str, *, order: float) -> Callable[[StepFactory], StepFactory]:
-    """Decorator for a step factory; ``order`` places it (normalize 0, near_dedup 60, ...)."""
+def register_step(name: str, *, order: float, opt_in: bool = False
+                  ) -> Callable[[StepFactory], StepFactory]:
+    """Decorator for a step factory; ``order`` places it (normalize 0, near_dedup 60, ...).
+
+    An ``opt_in`` step runs only when ``clean.extra_steps`` names it; so does every step
+    a plugin registers (it cannot change a built-in pipeline by being installed).
+    """
     def deco(factory: StepFactory) -> StepFactory:
         factory.order = order  # type: ignore[attr-defined]
+        factory.opt_in = opt_in  # type: ignore[attr-defined]
         STEPS.add(name, factory)
         return factory
     return deco
+
+
+def is_opt_in(factory: StepFactory) -> bool:
+    """Whether a step runs only when named in ``clean.extra_steps`` (plugins: always)."""
+    builtin = getattr(factory, "__module__", "").startswith("pretrain.")
+    return bool(getattr(factory, "opt_in", not builtin)) or not builtin

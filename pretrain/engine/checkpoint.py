@@ -94,10 +94,41 @@ def _optimizer_state(tensors: dict, meta: dict) -> dict:
     return {"state": state, "param_groups": groups}
 
 
+def objective_weights(objective: Any) -> dict:
+    """An objective's own tensors (not its model's): ELECTRA's generator, say; often none."""
+    objective = unwrap(objective)
+    return {k: v.detach().cpu().contiguous() for k, v in objective.state_dict().items()
+            if not k.startswith("model.")}
+
+
+def load_objective_weights(objective: Any, ckpt: Path) -> None:
+    """Restore the objective's own tensors from ``objective.safetensors`` (if it has any)."""
+    from safetensors.torch import load_file
+
+    own = objective_weights(objective)
+    path = ckpt / "objective.safetensors"
+    if not own:
+        return
+    if not path.is_file():
+        raise HarnessError(f"{path} is missing: this checkpoint was not trained with the "
+                           f"{getattr(objective, 'name', 'chosen')} objective",
+                           hint="resume with the run's original --objective")
+    weights = load_file(str(path))
+    if set(weights) != set(own) or any(weights[k].shape != own[k].shape for k in own):
+        raise HarnessError(f"{path} does not match the {getattr(objective, 'name', '')} "
+                           "objective's tensors", hint="resume with the run's original settings")
+    objective.load_state_dict({**{f"model.{k}": v for k, v in objective.model.state_dict().items()},
+                               **weights})
+
+
 def write_checkpoint_dir(final: Path, model: Any, tokenizer: Any, run_config: RunConfig,
                          train_state: dict, optimizer: Any = None,
-                         provenance: dict | None = None) -> Path:
-    """Write one checkpoint directory atomically (temporary sibling, then rename)."""
+                         provenance: dict | None = None, objective: Any = None) -> Path:
+    """Write one checkpoint directory atomically (temporary sibling, then rename).
+
+    ``objective``: its own tensors, if any, go to ``objective.safetensors`` (for resume);
+    the model alone stays in ``model.safetensors``, which is what tasks and export read.
+    """
     from safetensors.torch import save_file
 
     model = unwrap(model)
@@ -114,6 +145,9 @@ def write_checkpoint_dir(final: Path, model: Any, tokenizer: Any, run_config: Ru
               "provenance": provenance or {}}
     (tmp / "config.json").write_text(json.dumps(config, indent=2) + "\n")
     (tmp / "train_state.json").write_text(json.dumps(train_state, indent=1) + "\n")
+    extra = objective_weights(objective) if objective is not None else {}
+    if extra:
+        save_file(extra, str(tmp / "objective.safetensors"), metadata={"format": "pt"})
     if optimizer is not None:
         tensors, meta = _optimizer_tensors(optimizer, train_state.get("optimizer_meta", {}))
         save_file(tensors, str(tmp / "optimizer.safetensors"), metadata=meta)
@@ -184,10 +218,21 @@ def read_config(ckpt: Path) -> tuple[RunConfig, dict]:
         raw = json.loads(path.read_text())
         if raw.get("format") != FORMAT:
             raise ValueError(f"format {raw.get('format')!r}, expected {FORMAT!r}")
-        return from_dict(RunConfig, raw["run"]), raw
+        return from_dict(RunConfig, _migrate(raw["run"])), raw
     except (OSError, ValueError, KeyError, TypeError, HarnessError) as exc:
         raise HarnessError(f"checkpoint config {path} is not readable: {exc}",
                            hint="was it written by a different version of harness?") from None
+
+
+def _migrate(run: dict) -> dict:
+    """A config.json "run" of an earlier version in today's layout (same meaning)."""
+    train = dict(run.get("train", {}))
+    moved = {"optim": train.pop("optimizer", None), "schedule": train.pop("schedule", None)}
+    run = {**run, "train": train}
+    for section, name in moved.items():
+        if name is not None:
+            run[section] = {**run.get(section, {}), "name": name}
+    return run
 
 
 def load_weights(model: Any, path: Path, map_location: str = "cpu") -> None:

@@ -68,14 +68,17 @@ def teardown(d: Dist) -> None:
             dist.destroy_process_group()
 
 
-def wrap(module, d: Dist):  # type: ignore[no-untyped-def]
-    """DDP around ``module`` when distributed, else the module itself."""
+def wrap(module, d: Dist, find_unused: bool = False):  # type: ignore[no-untyped-def]
+    """DDP around ``module`` when distributed, else the module itself.
+
+    ``find_unused``: some parameters get no gradient (an objective that skips a head).
+    """
     if not d.enabled:
         return module
     from torch.nn.parallel import DistributedDataParallel as DDP
 
     ids = [d.local_rank] if d.device.startswith("cuda") else None
-    return DDP(module, device_ids=ids)
+    return DDP(module, device_ids=ids, find_unused_parameters=find_unused)
 
 
 def total(d: Dist, values: list[float]) -> list[float]:

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from harnesskit.errors import HarnessError
+from pretrain.engine.plugins import architecture
 from pretrain.engine.presets import RunConfig
 
 
@@ -33,7 +34,8 @@ class Data:
 
 
 def tokenizer_for(corpus_dir: Path, cfg: RunConfig) -> Any:
-    """The corpus's tokenizer if it fits ``cfg`` (arch, vocab size), else one trained and cached.
+    """The corpus's tokenizer if it fits ``cfg`` (the arch's tokenizer family, vocab size),
+    else one trained and cached.
 
     Trained tokenizers are cached in ``corpus_dir/tokenizers/`` so a second run
     (or another rank) reuses them.
@@ -46,7 +48,7 @@ def tokenizer_for(corpus_dir: Path, cfg: RunConfig) -> Any:
         train_tokenizer,
     )
 
-    arch, vocab = cfg.model.arch, cfg.tokenizer.vocab_size
+    arch, vocab = architecture(cfg.model.arch).tokenizer, cfg.tokenizer.vocab_size
     default = corpus_dir / "tokenizer.json"
     if default.is_file():
         tok = load_tokenizer(default)
@@ -69,12 +71,13 @@ def prepare(corpus: str, cfg: RunConfig, tokenizer: Any = None) -> Data:
     from pretrain.data.tokenizer import tokenizer_arch, tokenizer_sha
 
     corpus_dir = ensure_corpus(corpus, data_home() / "corpora")
+    family = architecture(cfg.model.arch).tokenizer  # gpt (byte BPE) or bert (WordPiece)
     if tokenizer is None:
         tokenizer = tokenizer_for(corpus_dir, cfg)
-    elif tokenizer_arch(tokenizer) != cfg.model.arch:
+    elif tokenizer_arch(tokenizer) != family:
         raise HarnessError(f"the teacher's tokenizer is for {tokenizer_arch(tokenizer)}, "
                            f"not {cfg.model.arch}", hint="distil into the teacher's arch")
-    shard_dir = write_shards(corpus_dir, tokenizer, cfg.model.arch)
+    shard_dir = write_shards(corpus_dir, tokenizer, family)
     meta = json.loads((shard_dir / "meta.json").read_text())
     provenance = {"corpus": corpus, "corpus_dir": str(corpus_dir.resolve()),
                   "shards": str(shard_dir.relative_to(corpus_dir)),

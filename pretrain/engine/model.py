@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from pretrain.engine.plugins import ARCHS
 from pretrain.engine.presets import ModelConfig
 
 GPT_LN_EPS = 1e-5  # GPT-2's layer_norm_epsilon
@@ -77,25 +78,36 @@ class CausalSelfAttention(nn.Module):
         """``keys`` (B, T_past + T) bool marks real (not padding) keys; None = all real."""
         q, k, v = self.c_attn(x).split(x.size(-1), dim=2)
         q, k, v = (_split_heads(t, self.n_head) for t in (q, k, v))
-        t_new = q.size(2)
-        mask = None
-        if past is not None:
-            k = torch.cat([past[0], k], dim=2)
-            v = torch.cat([past[1], v], dim=2)
-        t_past = k.size(2) - t_new
-        if keys is not None or (past is not None and t_new > 1):
-            # Query i (absolute position t_past + i) sees keys 0 .. t_past + i.
-            rows = torch.arange(t_new, device=x.device)[:, None] + t_past
-            mask = torch.arange(k.size(2), device=x.device)[None, :] <= rows  # (T, Tk)
-            if keys is not None:
-                # A padding query sees itself so that no row is fully masked (no NaN).
-                own = torch.arange(k.size(2), device=x.device)[None, :] == rows
-                mask = (mask & keys[:, None, :]) | own  # (B, T, Tk)
-                mask = mask[:, None]  # (B, 1, T, Tk)
-        causal = mask is None and t_new > 1
-        y = attention(q, k, v, causal=causal, mask=mask,
-                      dropout_p=self.dropout if self.training else 0.0)
-        return self.resid_drop(self.c_proj(_merge_heads(y))), (k, v)
+        y, present = cached_attention(q, k, v, past, keys,
+                                      self.dropout if self.training else 0.0)
+        return self.resid_drop(self.c_proj(_merge_heads(y))), present
+
+
+def cached_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, past: KV | None,
+                     keys: torch.Tensor | None, dropout_p: float
+                     ) -> tuple[torch.Tensor, KV]:
+    """Causal attention of new queries over ``past`` plus new keys: (y, the new (k, v) cache).
+
+    ``keys`` (B, T_past + T) bool marks real (not padding) keys; None = all real.
+    Shared by every decoder here (gpt, llama).
+    """
+    t_new = q.size(2)
+    mask = None
+    if past is not None:
+        k = torch.cat([past[0], k], dim=2)
+        v = torch.cat([past[1], v], dim=2)
+    t_past = k.size(2) - t_new
+    if keys is not None or (past is not None and t_new > 1):
+        # Query i (absolute position t_past + i) sees keys 0 .. t_past + i.
+        rows = torch.arange(t_new, device=q.device)[:, None] + t_past
+        mask = torch.arange(k.size(2), device=q.device)[None, :] <= rows  # (T, Tk)
+        if keys is not None:
+            # A padding query sees itself so that no row is fully masked (no NaN).
+            own = torch.arange(k.size(2), device=q.device)[None, :] == rows
+            mask = (mask & keys[:, None, :]) | own  # (B, T, Tk)
+            mask = mask[:, None]  # (B, 1, T, Tk)
+    causal = mask is None and t_new > 1
+    return attention(q, k, v, causal=causal, mask=mask, dropout_p=dropout_p), (k, v)
 
 
 class GPTBlock(nn.Module):
@@ -298,9 +310,9 @@ def _init_normal(module: nn.Module) -> None:
         nn.init.zeros_(module.bias)
 
 
-def build_model(cfg: ModelConfig) -> GPT | BERT:
-    """The architecture named by ``cfg.arch``, freshly initialised."""
-    return GPT(cfg) if cfg.arch == "gpt" else BERT(cfg)
+def build_model(cfg: ModelConfig) -> nn.Module:
+    """The architecture named by ``cfg.arch`` (built-in or plugin), freshly initialised."""
+    return ARCHS.get(cfg.arch).module(cfg)
 
 
 def flops_per_token(cfg: ModelConfig, n_params_non_embedding: int) -> float:

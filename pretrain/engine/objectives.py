@@ -1,5 +1,9 @@
 """Training objectives: causal LM, masked LM (15%, 80/10/10), next-sentence, distillation.
 
+Registered as ``clm`` (decoders) and ``mlm`` (encoders, with ``model.nsp``) in
+:data:`pretrain.engine.plugins.OBJECTIVES`; the protocol an objective follows is
+written down there. ``simcse`` and ``electra`` live in their own modules.
+
 Randomness (which tokens are masked, which sentence pairs are swapped) is drawn
 outside the modules from an explicit ``torch.Generator`` owned by the trainer,
 so that the objective modules are pure functions of their inputs (good for
@@ -9,9 +13,13 @@ resume.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from pretrain.engine.plugins import OBJECTIVES, ObjectiveContext, architecture
 
 IGNORE = -100
 
@@ -96,7 +104,7 @@ class Objective(nn.Module):
             teacher = self._teacher[0]
             with torch.no_grad():
                 t_logits, _, _ = predicted_logits(teacher, inputs, targets, token_type_ids)
-            if self.model.config.arch == "gpt":
+            if is_causal(self.model):
                 keep = flat != IGNORE
                 logits, t_logits = logits[keep], t_logits[keep]
             loss = distill_loss(logits, t_logits, hard, alpha=self.alpha,
@@ -106,17 +114,70 @@ class Objective(nn.Module):
         return loss, hard.detach()
 
 
+@OBJECTIVES.register("clm")
+class CausalLM(Objective):
+    """Next-token prediction for decoders (with --teacher: plus distillation)."""
+
+    name = "clm"
+    kinds = ("decoder",)
+    per_token = True
+
+    def __init__(self, model: nn.Module, ctx: ObjectiveContext) -> None:
+        t = ctx.cfg.train
+        super().__init__(model, teacher=ctx.teacher, alpha=t.distill_alpha,
+                         temperature=t.distill_temperature)
+
+    def inputs(self, window: torch.Tensor, generator: torch.Generator) -> dict[str, Any]:
+        """Inputs and next-token targets of a (B, T + 1) window."""
+        return {"inputs": window[:, :-1], "targets": window[:, 1:]}
+
+    def eval_losses(self, **batch: Any) -> torch.Tensor:
+        """Per-token NLL (nats) of every target."""
+        return token_nll(self.model, **batch)
+
+
+@OBJECTIVES.register("mlm")
+class MaskedLM(CausalLM):
+    """BERT's masked LM (15%, 80/10/10), with next-sentence prediction when ``model.nsp``."""
+
+    name = "mlm"
+    kinds = ("encoder",)
+
+    def __init__(self, model: nn.Module, ctx: ObjectiveContext) -> None:
+        super().__init__(model, ctx)
+        self.special = ctx.special
+        self.special_list = sorted(ctx.special.values())
+        self.prob = ctx.cfg.train.mlm_prob
+
+    def inputs(self, window: torch.Tensor, generator: torch.Generator) -> dict[str, Any]:
+        """Masked inputs and targets (-100 where not masked) of a window's first T tokens."""
+        ids, window, out = self.special, window[:, :-1], {}
+        if self.model.config.nsp:
+            window, types, labels = nsp_pairs(window, cls_id=ids["cls"], sep_id=ids["sep"],
+                                              generator=generator)
+            out.update(token_type_ids=types, nsp_labels=labels)
+        inputs, targets = mask_tokens(window, vocab_size=self.model.config.vocab_size,
+                                      mask_id=ids["mask"], special_ids=self.special_list,
+                                      prob=self.prob, generator=generator)
+        return {**out, "inputs": inputs, "targets": targets}
+
+
+def is_causal(model: nn.Module) -> bool:
+    """Whether ``model`` (any registered architecture) is a decoder."""
+    return architecture(model.config.arch).kind == "decoder"
+
+
 def predicted_logits(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor,
                      token_type_ids: torch.Tensor | None = None
                      ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-    """Logits (N, V) and targets (N,) at the scored positions, and BERT's hidden states.
+    """Logits (N, V) and targets (N,) at the scored positions, and an encoder's hidden states.
 
-    GPT scores every position (targets may still hold ``IGNORE``); BERT only the
-    masked ones, so its MLM head runs on ~15% of the tokens. The hidden states
-    (None for GPT) feed the next-sentence head.
+    A decoder scores every position (targets may still hold ``IGNORE``); an encoder
+    only the masked ones, so its MLM head runs on ~15% of the tokens. The hidden
+    states (None for decoders) feed the next-sentence head.
     """
     flat = targets.flatten()
-    if model.config.arch == "gpt":
+    if is_causal(model):
         h, _ = model.hidden(inputs)
         return model.logits(h).flatten(0, 1), flat, None
     h = model.hidden(inputs, token_type_ids=token_type_ids)
@@ -127,6 +188,7 @@ def predicted_logits(model: nn.Module, inputs: torch.Tensor, targets: torch.Tens
 def token_nll(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor,
               token_type_ids: torch.Tensor | None = None,
               nsp_labels: torch.Tensor | None = None) -> torch.Tensor:
-    """Per-token NLL (nats) of every predicted target: all of them for gpt, the masked for bert."""
+    """Per-token NLL (nats) of every predicted target: all of them for decoders, the masked
+    ones for encoders."""
     logits, flat, _ = predicted_logits(model, inputs, targets, token_type_ids)
     return F.cross_entropy(logits.float(), flat, reduction="none")

@@ -1,4 +1,10 @@
-"""Optimizers (AdamW, RMSprop, Adagrad) and learning-rate schedules.
+"""Optimizers (AdamW, RMSprop, Adagrad) and learning-rate schedules, registered by name.
+
+Plugins add optimizers (entry-point group ``harness.optimizers``: a factory
+``(param_groups, train_cfg) -> torch.optim.Optimizer``) and schedules
+(``harness.schedules``: ``decay(schedule, steps_after_warmup) -> lr``, where
+``schedule`` carries lr, min_lr, warmup, total and period); ``--set optim.name=``
+and ``--set schedule.name=`` select them.
 
 Weight decay applies only to matrices of linear layers: norms, biases and
 embeddings (including the tied LM head) are left undecayed, as in GPT-2 and
@@ -14,7 +20,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from pretrain.engine.presets import TrainConfig
+from pretrain.engine.plugins import OPTIMIZERS, SCHEDULES
+from pretrain.engine.presets import RunConfig, TrainConfig
 
 
 def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
@@ -31,23 +38,34 @@ def param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
             {"params": no_decay, "weight_decay": 0.0}]
 
 
-def build_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
-    """The configured optimizer over :func:`param_groups` at the peak learning rate."""
-    groups = param_groups(model, cfg.weight_decay)
-    if cfg.optimizer == "adamw":
-        # foreach is deterministic and fast on CPU; fused AdamW is not available everywhere.
-        return torch.optim.AdamW(groups, lr=cfg.lr, betas=(cfg.beta1, cfg.beta2),
-                                 eps=1e-8, foreach=True)
-    if cfg.optimizer == "rmsprop":
-        return torch.optim.RMSprop(groups, lr=cfg.lr, alpha=cfg.beta2, eps=1e-8, foreach=True)
-    if cfg.optimizer == "adagrad":
-        return torch.optim.Adagrad(groups, lr=cfg.lr, eps=1e-10, foreach=True)
-    raise ValueError(f"unknown optimizer {cfg.optimizer!r}")
+def build_optimizer(model: nn.Module, cfg: RunConfig) -> torch.optim.Optimizer:
+    """The optimizer ``optim.name`` names, over :func:`param_groups` at the peak rate."""
+    return OPTIMIZERS.get(cfg.optim.name)(param_groups(model, cfg.train.weight_decay), cfg.train)
+
+
+@OPTIMIZERS.register("adamw")
+def adamw(groups: list[dict], t: TrainConfig) -> torch.optim.Optimizer:
+    # foreach is deterministic and fast on CPU; fused AdamW is not available everywhere.
+    return torch.optim.AdamW(groups, lr=t.lr, betas=(t.beta1, t.beta2), eps=1e-8, foreach=True)
+
+
+@OPTIMIZERS.register("rmsprop")
+def rmsprop(groups: list[dict], t: TrainConfig) -> torch.optim.Optimizer:
+    return torch.optim.RMSprop(groups, lr=t.lr, alpha=t.beta2, eps=1e-8, foreach=True)
+
+
+@OPTIMIZERS.register("adagrad")
+def adagrad(groups: list[dict], t: TrainConfig) -> torch.optim.Optimizer:
+    return torch.optim.Adagrad(groups, lr=t.lr, eps=1e-10, foreach=True)
 
 
 @dataclass(frozen=True)
 class Schedule:
-    """Learning rate as a function of the optimizer step (0-based)."""
+    """Learning rate as a function of the optimizer step (0-based): warmup, then ``kind``.
+
+    ``kind`` is a name in the schedule registry; a factory there takes the train
+    config and returns ``decay(frac_or_step) -> lr`` for the steps after warmup.
+    """
 
     kind: str
     lr: float
@@ -57,34 +75,54 @@ class Schedule:
     period: int
 
     @classmethod
-    def from_config(cls, cfg: TrainConfig) -> Schedule:
-        """The schedule that ``cfg`` describes."""
-        return cls(kind=cfg.schedule, lr=cfg.lr, min_lr=min(cfg.min_lr, cfg.lr),
-                   warmup=min(cfg.warmup_steps, max(cfg.max_steps - 1, 0)),
-                   total=cfg.max_steps, period=max(cfg.cycle_steps, 1))
+    def from_config(cls, cfg: RunConfig) -> Schedule:
+        """The schedule that ``cfg`` describes (``schedule.name`` and ``train``'s rates)."""
+        t = cfg.train
+        SCHEDULES.get(cfg.schedule.name)  # unknown: one line with close matches
+        return cls(kind=cfg.schedule.name, lr=t.lr, min_lr=min(t.min_lr, t.lr),
+                   warmup=min(t.warmup_steps, max(t.max_steps - 1, 0)),
+                   total=t.max_steps, period=max(t.cycle_steps, 1))
 
     def __call__(self, step: int) -> float:
         if step < self.warmup:
             return self.lr * (step + 1) / self.warmup
-        s = step - self.warmup
-        span = max(self.total - self.warmup, 1)
-        if self.kind == "constant":
-            return self.lr
-        if self.kind == "linear":
-            return self.lr + (self.min_lr - self.lr) * min(s / span, 1.0)
-        if self.kind == "cosine":
-            return self._cosine(min(s / span, 1.0))
-        if self.kind == "cosine_restarts":
-            # SGDR with a fixed period: the rate jumps back to the peak every `period` steps.
-            return self._cosine((s % self.period) / self.period)
-        if self.kind == "cyclic":
-            # Triangular cycle (Smith 2017) between min_lr and lr, half a period up, half down.
-            phase = (s / self.period + 0.5) % 1.0  # start at the peak, where warmup ends
-            return self.min_lr + (self.lr - self.min_lr) * (1 - abs(2 * phase - 1))
-        raise ValueError(f"unknown schedule {self.kind!r}")
+        return SCHEDULES.get(self.kind)(self, step - self.warmup)
 
-    def _cosine(self, frac: float) -> float:
-        return self.min_lr + 0.5 * (self.lr - self.min_lr) * (1 + math.cos(math.pi * frac))
+
+def _cosine(s: Schedule, frac: float) -> float:
+    return s.min_lr + 0.5 * (s.lr - s.min_lr) * (1 + math.cos(math.pi * frac))
+
+
+def _span(s: Schedule) -> int:
+    return max(s.total - s.warmup, 1)
+
+
+@SCHEDULES.register("constant")
+def constant(s: Schedule, step: int) -> float:
+    return s.lr
+
+
+@SCHEDULES.register("linear")
+def linear(s: Schedule, step: int) -> float:
+    return s.lr + (s.min_lr - s.lr) * min(step / _span(s), 1.0)
+
+
+@SCHEDULES.register("cosine")
+def cosine(s: Schedule, step: int) -> float:
+    return _cosine(s, min(step / _span(s), 1.0))
+
+
+@SCHEDULES.register("cosine_restarts")
+def cosine_restarts(s: Schedule, step: int) -> float:
+    # SGDR with a fixed period: the rate jumps back to the peak every `period` steps.
+    return _cosine(s, (step % s.period) / s.period)
+
+
+@SCHEDULES.register("cyclic")
+def cyclic(s: Schedule, step: int) -> float:
+    # Triangular cycle (Smith 2017) between min_lr and lr, half a period up, half down.
+    phase = (step / s.period + 0.5) % 1.0  # start at the peak, where warmup ends
+    return s.min_lr + (s.lr - s.min_lr) * (1 - abs(2 * phase - 1))
 
 
 def set_lr(optimizer: torch.optim.Optimizer, lr: float) -> None:

@@ -2,6 +2,9 @@
 
 A preset is a function returning a :class:`RunConfig` for an architecture;
 ``--set section.key=value`` then adjusts it (see :mod:`harnesskit.config`).
+Names of architectures, objectives, optimizers and schedules are checked against
+their registries (:mod:`pretrain.engine.plugins`) when a run is built, so a
+plugin's names are valid wherever a built-in's are.
 """
 
 from __future__ import annotations
@@ -11,15 +14,15 @@ from typing import Literal
 
 from harnesskit.config import field
 from harnesskit.errors import ConfigError
-
-Arch = Literal["gpt", "bert"]
+from pretrain.engine.plugins import ARCHS, OBJECTIVES, OPTIMIZERS, SCHEDULES, objective_for
 
 
 @dataclass(frozen=True, kw_only=True)
 class ModelConfig:
-    """Transformer sizes; shared by the ``gpt`` and ``bert`` architectures."""
+    """Transformer sizes; shared by every architecture (built-in or plugin)."""
 
-    arch: Arch = field("gpt", "architecture: gpt (causal decoder) or bert (MLM encoder)")
+    arch: str = field("gpt", "architecture: gpt, llama (decoders), bert (encoder) or a "
+                      "plugin's (harness config show lists them)")
     n_layer: int = field(4, "number of transformer blocks")
     n_head: int = field(4, "attention heads per block")
     n_embd: int = field(128, "model width (must be divisible by n_head)")
@@ -62,13 +65,14 @@ class TrainConfig:
     micro_batch_size: int = field(32, "sequences per forward pass per process")
     max_steps: int = field(1000, "optimizer steps")
     warmup_steps: int = field(50, "linear warmup steps")
-    optimizer: Literal["adamw", "rmsprop", "adagrad"] = field("adamw", "optimizer")
-    schedule: Literal["cosine", "cosine_restarts", "cyclic", "linear", "constant"] = field(
-        "cosine", "learning-rate schedule after warmup")
     weight_decay: float = field(0.1, "decoupled weight decay (not on norms, biases, embeddings)")
     beta1: float = field(0.9, "AdamW beta1")
     beta2: float = field(0.99, "AdamW beta2")
     grad_clip: float = field(1.0, "clip the global gradient norm to this (0 = off)")
+    init_from: str = field("", "start from this checkpoint's weights and tokenizer (same arch "
+                           "and sizes), e.g. simcse after mlm; empty: random init")
+    objective: str = field("", "training objective: clm, mlm, simcse, electra or a plugin's "
+                           "(empty: the architecture's default)")
     precision: Literal["fp32", "bf16"] = field("bf16", "autocast precision")
     compile: bool = field(False, "wrap the model in torch.compile")
     log_every: int = field(10, "steps between metrics.jsonl lines")
@@ -109,17 +113,53 @@ class TrainConfig:
 
 
 @dataclass(frozen=True, kw_only=True)
+class OptimConfig:
+    """The optimizer (registry ``harness.optimizers``); its rates and betas are in ``train``."""
+
+    name: str = field("adamw", "optimizer: adamw, rmsprop, adagrad or a plugin's")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScheduleConfig:
+    """The learning-rate schedule after warmup (registry ``harness.schedules``)."""
+
+    name: str = field("cosine", "schedule: cosine, cosine_restarts, cyclic, linear, constant "
+                      "or a plugin's")
+
+
+@dataclass(frozen=True, kw_only=True)
+class ObjectiveConfig:
+    """Options of the built-in contrastive (simcse) and replaced-token (electra) objectives."""
+
+    temperature: float = field(0.05, "simcse: softmax temperature of the cosine similarities")
+    pooling: Literal["cls", "mean"] = field("cls", "simcse: sentence vector ([CLS] or mean)")
+    sentence_tokens: int = field(32, "simcse: tokens per training sentence (cut from the stream)")
+    generator_ratio: int = field(4, "electra: the generator is this many times narrower")
+    disc_weight: float = field(50.0, "electra: weight of the discriminator loss (the paper's 50)")
+
+    def __post_init__(self) -> None:
+        if self.temperature <= 0 or self.disc_weight < 0:
+            raise ValueError("objective.temperature must be positive, objective.disc_weight >= 0")
+        if self.generator_ratio < 1 or self.sentence_tokens < 4:
+            raise ValueError("objective.generator_ratio must be >= 1, "
+                             "objective.sentence_tokens >= 4")
+
+
+@dataclass(frozen=True, kw_only=True)
 class RunConfig:
     """Everything that determines a pretraining run."""
 
     model: ModelConfig = field(ModelConfig(), "model sizes")
     tokenizer: TokenizerConfig = field(TokenizerConfig(), "tokenizer training")
     train: TrainConfig = field(TrainConfig(), "optimisation")
+    optim: OptimConfig = field(OptimConfig(), "optimizer choice")
+    schedule: ScheduleConfig = field(ScheduleConfig(), "learning-rate schedule choice")
+    objective: ObjectiveConfig = field(ObjectiveConfig(), "objective options")
     preset: str = field("tiny", "the preset this config started from")
     corpus: str = field("shakespeare", "default corpus (a source name or a built corpus directory)")
 
 
-def _tiny(arch: Arch) -> RunConfig:
+def _tiny(arch: str) -> RunConfig:
     # Tuned on Shakespeare (gpt): 360 steps of 32 x 128 tokens (1.5M tokens) reach 2.44 val
     # bits per byte in under 3 minutes on 2 cores. At 300 steps, context 128 beat 256 at equal
     # tokens (2.488 vs 2.510), and lr 3e-3 beat 2e-3 (2.520) and 5e-3 (2.579).
@@ -137,7 +177,7 @@ def _tiny(arch: Arch) -> RunConfig:
     )
 
 
-def _small(arch: Arch) -> RunConfig:
+def _small(arch: str) -> RunConfig:
     return RunConfig(
         preset="small",
         corpus="mix",
@@ -149,7 +189,7 @@ def _small(arch: Arch) -> RunConfig:
     )
 
 
-def _base(arch: Arch) -> RunConfig:
+def _base(arch: str) -> RunConfig:
     return RunConfig(
         preset="base",
         corpus="mix",
@@ -166,10 +206,26 @@ PRESETS = {"tiny": _tiny, "small": _small, "base": _base}
 
 
 def preset(name: str, arch: str = "gpt") -> RunConfig:
-    """The named preset for ``arch``; unknown names are a :class:`ConfigError`."""
+    """The named preset for ``arch`` (any registered architecture).
+
+    The generic preset of the architecture's kind (``gpt``'s for decoders,
+    ``bert``'s for encoders) is adjusted by the architecture's own ``presets``
+    entry, if it has one. Unknown names are a :class:`ConfigError`.
+    """
     if name not in PRESETS:
         raise ConfigError(f"unknown preset {name!r}", hint=f"choose one of {', '.join(PRESETS)}")
-    if arch not in ("gpt", "bert"):
-        raise ConfigError(f"unknown arch {arch!r}", hint="choose gpt or bert")
-    cfg = PRESETS[name](arch)  # type: ignore[arg-type]
-    return replace(cfg, model=replace(cfg.model, arch=arch))
+    spec = ARCHS.get(arch)  # unknown: one line with the close matches
+    cfg = PRESETS[name](spec.tokenizer)
+    cfg = replace(cfg, model=replace(cfg.model, arch=arch))
+    adjust = spec.presets.get(name)
+    return adjust(cfg) if adjust else cfg
+
+
+def check_names(cfg: RunConfig) -> None:
+    """Every registry name in ``cfg`` exists (unknown: a HarnessError with close matches)."""
+    ARCHS.get(cfg.model.arch)
+    OPTIMIZERS.get(cfg.optim.name)
+    SCHEDULES.get(cfg.schedule.name)
+    if cfg.train.objective:
+        OBJECTIVES.get(cfg.train.objective)
+    objective_for(cfg)

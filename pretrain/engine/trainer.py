@@ -157,18 +157,28 @@ class Trainer:
                 raise HarnessError(f"teacher {self.teacher.path} is a "
                                    f"{self.teacher.config.model.arch}, the student a "
                                    f"{self.cfg.model.arch}", hint="distil within one arch")
+        self.init = None
+        if self.cfg.train.init_from:  # continue from a checkpoint: its weights and tokenizer
+            self.init = ck.load_checkpoint(self.cfg.train.init_from)
+            teacher_tok = teacher_tok or self.init.tokenizer
+            shape = ("arch", "n_layer", "n_head", "n_embd", "block_size", "nsp")
+            theirs, ours = ([getattr(m, k) for k in shape]
+                            for m in (self.init.config.model, self.cfg.model))
+            if theirs != ours:  # dropout may differ (simcse adds it)
+                raise HarnessError(f"train.init_from {self.init.path} is a different model: "
+                                   f"{dict(zip(shape, theirs))}, this run {dict(zip(shape, ours))}",
+                                   hint="use the checkpoint's arch and model.* sizes")
         if self.dist.is_main:  # rank 0 builds corpus, tokenizer and shards; the rest reuse them
             self.data = loader.prepare(self.corpus, self.cfg, teacher_tok)
         distributed.barrier(self.dist)
         if not self.dist.is_main:
             self.data = loader.prepare(self.corpus, self.cfg, teacher_tok)
-        vocab = (self.teacher.config.model.vocab_size if self.teacher_path
-                 else self.data.tokenizer.get_vocab_size())
+        vocab = (self.teacher.config.model.vocab_size if self.teacher_path else
+                 self.init.config.model.vocab_size if self.init else
+                 self.data.tokenizer.get_vocab_size())
         self.cfg = replace(self.cfg, model=replace(self.cfg.model, vocab_size=vocab))
         self.bytes_table = loader.byte_lengths(self.data.tokenizer, vocab)
-        # Looked up once: _inputs needs them for every BERT micro batch.
-        self.special_ids = special_ids(self.data.tokenizer)
-        self.special_list = sorted(self.special_ids.values())
+        self.special_ids = special_ids(self.data.tokenizer)  # looked up once, for the objective
 
     def _setup_model(self) -> None:
         import torch
@@ -176,26 +186,32 @@ class Trainer:
         from pretrain.data.shards import ShardReader
         from pretrain.engine.logging import measure_peak_flops
         from pretrain.engine.model import build_model, flops_per_token
-        from pretrain.engine.objectives import Objective
         from pretrain.engine.optim import Schedule, build_optimizer
+        from pretrain.engine.plugins import ObjectiveContext, objective_for
 
         cfg, d = self.cfg, self.dist
         torch.manual_seed(cfg.train.seed)
         self.model = build_model(cfg.model)
+        teacher = self.teacher.model if self.teacher_path else None
+        # The objective may own trainable parts (ELECTRA's generator): built before the
+        # optimizer, restored with the model, wrapped by DDP as one module.
+        self.objective = objective_for(cfg)(
+            self.model, ObjectiveContext(cfg=cfg, special=self.special_ids, teacher=teacher))
+        if self.init is not None and not self.resume:
+            ck.load_weights(self.model, self.init.path / "model.safetensors")
         ckpt = None
         if self.resume:
             ckpt = ck.resolve_checkpoint(self.out)
             self.state.update(check_resumable(ckpt, cfg, self.data.provenance["tokenizer_sha"]))
             ck.load_weights(self.model, ckpt / "model.safetensors")
-        self.model.to(d.device)
-        self.optimizer = build_optimizer(self.model, cfg.train)
+            ck.load_objective_weights(self.objective, ckpt)
+        self.objective.to(d.device)
+        self.optimizer = build_optimizer(self.objective, cfg)
         if ckpt is not None:
             ck.load_optimizer_state(ckpt, self.optimizer)
-        self.schedule = Schedule.from_config(cfg.train)
-        teacher = self.teacher.model if self.teacher_path else None
-        objective = Objective(self.model, teacher=teacher, alpha=cfg.train.distill_alpha,
-                              temperature=cfg.train.distill_temperature)
-        self.step_module = distributed.wrap(objective, d)
+        self.schedule = Schedule.from_config(cfg)
+        self.step_module = distributed.wrap(self.objective, d,
+                                            getattr(self.objective, "unused_parameters", False))
         if cfg.train.compile:
             self.step_module = torch.compile(self.step_module)
         self.micro, self.accum = micro_batches(cfg, d.world_size)
@@ -213,24 +229,9 @@ class Trainer:
 
     # ---- one step -----------------------------------------------------------------------
     def _inputs(self, batch: Any) -> dict:
-        """Model inputs and targets for one (micro, T + 1) window batch."""
-        from pretrain.engine.objectives import mask_tokens, nsp_pairs
-
-        dev = self.dist.device
-        if self.cfg.model.arch == "gpt":
-            return {"inputs": batch[:, :-1].to(dev), "targets": batch[:, 1:].to(dev)}
-        ids = self.special_ids
-        window = batch[:, :-1]
-        out: dict = {}
-        if self.cfg.model.nsp:
-            window, types, labels = nsp_pairs(window, cls_id=ids["cls"], sep_id=ids["sep"],
-                                              generator=self.mask_gen)
-            out.update(token_type_ids=types.to(dev), nsp_labels=labels.to(dev))
-        inputs, targets = mask_tokens(window, vocab_size=self.cfg.model.vocab_size,
-                                      mask_id=ids["mask"], special_ids=self.special_list,
-                                      prob=self.cfg.train.mlm_prob, generator=self.mask_gen)
-        out.update(inputs=inputs.to(dev), targets=targets.to(dev))
-        return out
+        """The objective's inputs for one (micro, T + 1) window batch, on the device."""
+        out = self.objective.inputs(batch, self.mask_gen)
+        return {k: v.to(self.dist.device) for k, v in out.items()}
 
     def _autocast(self) -> Any:
         import torch
@@ -259,7 +260,7 @@ class Trainer:
                 (loss / self.accum).backward()
             total += loss.detach().double().cpu()
         clip = self.cfg.train.grad_clip if self.cfg.train.grad_clip > 0 else math.inf
-        norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), clip, foreach=True)
+        norm = torch.nn.utils.clip_grad_norm_(self.objective.parameters(), clip, foreach=True)
         loss_value = total.item() / self.accum
         bad = not (math.isfinite(loss_value) and math.isfinite(norm.item()))
         if distributed.any_true(self.dist, bad):
@@ -285,9 +286,8 @@ class Trainer:
         import torch
 
         from pretrain.engine import loader
-        from pretrain.engine.objectives import token_nll
 
-        self.model.eval()
+        self.objective.eval()
         gen_state = self.mask_gen.get_state()
         self.mask_gen.manual_seed(self.cfg.train.seed + 7)
         nll, count, nbytes = 0.0, 0.0, 0.0
@@ -296,13 +296,13 @@ class Trainer:
         with torch.no_grad(), self._autocast():
             for rows in loader.batched(windows, self.micro):
                 kwargs = self._inputs(torch.from_numpy(rows))
-                losses = token_nll(self.model, **kwargs)
-                nll += losses.sum().item()
+                losses = self.objective.eval_losses(**kwargs)
+                nll += losses.float().sum().item()
                 count += losses.numel()
-                if self.bytes_table is not None:
+                if self.bytes_table is not None and getattr(self.objective, "per_token", False):
                     nbytes += float(self.bytes_table[rows[:, 1:]].sum())
         self.mask_gen.set_state(gen_state)
-        self.model.train()
+        self.objective.train()
         nll, count, nbytes = distributed.total(self.dist, [nll, count, nbytes])
         bpb = nll / (math.log(2) * nbytes) if nbytes > 0 else None
         return nll / max(count, 1.0), bpb
@@ -323,7 +323,8 @@ class Trainer:
             self.state.update(best_val_loss=val_loss, best_step=step)
         if self.dist.is_main:
             ck.write_checkpoint_dir(path, self.model, self.data.tokenizer, self.cfg,
-                                    dict(self.state), self.optimizer, self.data.provenance)
+                                    dict(self.state), self.optimizer, self.data.provenance,
+                                    objective=self.objective)
             if is_best:
                 ck.point(self.out, "best", path)
             ck.point(self.out, "latest", path)
@@ -347,6 +348,9 @@ class Trainer:
     # ---- the loop -----------------------------------------------------------------------
     def setup(self) -> None:
         """Prepare data, model, optimizer and (on --resume) the saved state."""
+        from pretrain.engine.presets import check_names
+
+        check_names(self.cfg)  # an unknown arch/objective/optimizer/schedule fails before any work
         created = False
         if self.dist.is_main:
             check_run_dir(self.out, self.resume)
@@ -373,7 +377,7 @@ class Trainer:
         tokens_per_step = t.batch_size * self.cfg.model.block_size
         bar = progress_bar(total=t.max_steps, initial=start, desc=f"pretrain {self.cfg.model.arch}")
         t0, base = time.perf_counter(), self.state["elapsed_s"]
-        self.model.train()
+        self.objective.train()
         # A finished run resumed does no step: report its last validation, not nan.
         val_loss, val_bpb = last_validation(self.out) if start >= t.max_steps else (None, None)
         tps = 0.0

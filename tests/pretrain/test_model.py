@@ -10,7 +10,7 @@ import torch
 from pretrain.engine.model import BERT, GPT, build_model
 from pretrain.engine.objectives import Objective, distill_loss, mask_tokens, nsp_pairs
 from pretrain.engine.optim import Schedule, build_optimizer, param_groups
-from pretrain.engine.presets import ModelConfig, TrainConfig
+from pretrain.engine.presets import ModelConfig, OptimConfig, RunConfig, ScheduleConfig, TrainConfig
 
 
 def _gpt(**kw) -> GPT:
@@ -126,14 +126,15 @@ def test_no_decay_on_norms_biases_embeddings() -> None:
     assert any(names[id(p)] == "wte.weight" for p in no_decay["params"])
     assert len(decay["params"]) == 2 * 4  # c_attn, c_proj, c_fc, c_proj per layer
     for name in ("adamw", "rmsprop", "adagrad"):
-        opt = build_optimizer(model, TrainConfig(optimizer=name))
+        opt = build_optimizer(model, RunConfig(optim=OptimConfig(name=name)))
         assert opt.param_groups[1]["weight_decay"] == 0.0
 
 
 @pytest.mark.parametrize("kind", ["cosine", "cosine_restarts", "cyclic", "linear", "constant"])
 def test_schedules(kind: str) -> None:
-    s = Schedule.from_config(TrainConfig(schedule=kind, lr=1.0, min_lr=0.1, warmup_steps=10,
-                                         max_steps=110, cycle_steps=20))
+    s = Schedule.from_config(RunConfig(
+        schedule=ScheduleConfig(name=kind),
+        train=TrainConfig(lr=1.0, min_lr=0.1, warmup_steps=10, max_steps=110, cycle_steps=20)))
     assert s(0) == pytest.approx(0.1) and s(9) == pytest.approx(1.0)
     values = [s(i) for i in range(10, 110)]
     assert all(0.1 - 1e-9 <= v <= 1.0 + 1e-9 for v in values)
