@@ -37,8 +37,9 @@ import click
 @click.option("--eval-db", default=None, metavar="URL",
               help="Leaderboard store of the in-loop evaluations [default: EVAL_OUT/harness.sqlite].")
 def pretrain(preset: str, arch: str, objective: str | None, corpus: str | None, out: str,
-             sets: tuple[str, ...], resume: bool, teacher: str | None, eval_tasks: str | None, eval_every: int | None,
-             eval_limit: int | None, eval_out: str | None, eval_db: str | None) -> None:
+             sets: tuple[str, ...], resume: bool, teacher: str | None, eval_tasks: str | None,
+             eval_every: int | None, eval_limit: int | None, eval_out: str | None,
+             eval_db: str | None) -> None:
     """Pretrain a model; trains a tokenizer and writes shards first if the corpus needs them.
 
     \b

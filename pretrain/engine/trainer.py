@@ -340,7 +340,7 @@ class Trainer:
         with torch.random.fork_rng(devices=[]):
             for fn in self.callbacks:
                 row.update(fn(self, event) or {})
-        self.model.train()
+        self.objective.train()
         distributed.barrier(self.dist)
         if row and log is not None:
             log.write({"step": event.step, "tokens": event.tokens, **row})
