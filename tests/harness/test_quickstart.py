@@ -59,6 +59,10 @@ def test_quickstart_on_fixtures_then_rerun_reuses(task_dir: Path, tmp_path: Path
     assert "baseline-copy-source (baseline)" in board
     page = rep.html.read_text()
     assert "data-model='gpt-tiny'" in page and "<svg class=curve" in page  # loss curves drawn
+    # The GPT's four checkpoints swept on the LM task: its metric over training, on the page.
+    assert "data-task='fixture-lm' data-x='step'" in page
+    for step in (1, 2, 3, 4):
+        assert f"gpt-tiny step {step}: " in page
     assert (rep.out / "leaderboard.md").is_file()
     t0 = time.perf_counter()
     again = run_quickstart(cfg)
