@@ -130,6 +130,16 @@ def ensure_built(task: Task) -> Path:
     return root
 
 
+def built_meta(task: Task) -> dict[str, Any] | None:
+    """``meta.json`` of the task when its data is already built here, else None (never builds)."""
+    path = task_dir(task) / "meta.json"
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return meta if isinstance(meta, dict) and meta.get("format") == FORMAT else None
+
+
 def cached_meta(task: Task) -> dict[str, Any]:
     """``meta.json`` of the built task (building it first if needed)."""
     root = ensure_built(task)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +48,8 @@ FAMILY_FIELDS = {
     "dialogue": (set(), {"input", "target", "turns", "id"}),
     "lm": ({"text"}, {"id"}),
 }
+# (metric name, options) -> what is wrong, or None; given by the layer that owns the metrics.
+MetricCheck = Callable[[str, dict], "str | None"]
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 
 
@@ -126,7 +128,8 @@ def _check_fields(family: Any, fields: Any, problems: list[str]) -> None:
         problems.append("fields.labels: must be a non-empty list of label names")
 
 
-def _check_metrics(metrics: Any, problems: list[str], known: Collection[str] | None) -> None:
+def _check_metrics(metrics: Any, problems: list[str], known: Collection[str] | None,
+                   metric_check: MetricCheck | None = None) -> None:
     if not isinstance(metrics, list) or not metrics:
         problems.append("metrics: must be a non-empty list of metric names")
         return
@@ -139,6 +142,11 @@ def _check_metrics(metrics: Any, problems: list[str], known: Collection[str] | N
             problems.append(f"metrics[{i}]: must be a name or {{name, options}}")
         elif known is not None and name not in known:
             problems.append(f"metrics[{i}]: unknown metric {name!r}")
+        elif metric_check is not None:
+            options = m.get("options", {}) if isinstance(m, dict) else {}
+            problem = metric_check(name, options) if isinstance(options, dict) else None
+            if problem:
+                problems.append(f"metrics[{i}]: {problem}")
 
 
 def _check_finetune(ft: Any, problems: list[str]) -> None:
@@ -157,11 +165,14 @@ def _check_finetune(ft: Any, problems: list[str]) -> None:
 
 
 def validate_task_dict(data: Any, base: Path = Path("."),
-                       known_metrics: Collection[str] | None = None) -> list[str]:
+                       known_metrics: Collection[str] | None = None,
+                       metric_check: MetricCheck | None = None) -> list[str]:
     """Every problem of a YAML task description (an empty list when it is valid).
 
-    Metric names are checked against ``known_metrics`` when the caller (the layer that
-    owns the metrics) passes them; tasks name metrics by string and do not import them."""
+    Metric names are checked against ``known_metrics``, and each metric with its
+    options by ``metric_check(name, options) -> problem or None``, when the caller
+    (the layer that owns the metrics) passes them; tasks name metrics by string and
+    do not import them."""
     if not isinstance(data, dict):
         return ["the file must hold a mapping (name, family, source, fields, metrics)"]
     problems = [f"{k}: unknown key (known: {', '.join(sorted(TOP_KEYS))})"
@@ -182,7 +193,7 @@ def validate_task_dict(data: Any, base: Path = Path("."),
     if "fields" in data:
         _check_fields(family, data["fields"], problems)
     if "metrics" in data:
-        _check_metrics(data["metrics"], problems, known_metrics)
+        _check_metrics(data["metrics"], problems, known_metrics, metric_check)
     if "finetune" in data:
         _check_finetune(data["finetune"], problems)
     langs = data.get("languages")
@@ -191,10 +202,11 @@ def validate_task_dict(data: Any, base: Path = Path("."),
     return problems
 
 
-def validate_yaml(path: str | Path, known_metrics: Collection[str] | None = None) -> list[str]:
+def validate_yaml(path: str | Path, known_metrics: Collection[str] | None = None,
+                  metric_check: MetricCheck | None = None) -> list[str]:
     """Every problem of the YAML task file at ``path`` (empty when valid)."""
     path = Path(path)
-    return validate_task_dict(read_yaml(path), path.parent, known_metrics)
+    return validate_task_dict(read_yaml(path), path.parent, known_metrics, metric_check)
 
 
 def load_yaml_task(path: str | Path) -> Task:

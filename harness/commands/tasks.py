@@ -30,9 +30,10 @@ def tasks() -> None:
 def list_cmd(family: str | None, includes: tuple[str, ...], as_json: bool, lmeval: bool) -> None:
     """Every registered task: family, source, split sizes, metrics, availability here.
 
-    Split sizes of available tasks are real counts; the data is built (and
-    cached) on first use, which takes a few seconds per task. With --lmeval,
-    the lm-eval names are read from their YAML files (no task is built).
+    Answered without building anything: split sizes are shown for tasks
+    already built here (by `tasks show`, `eval` or `data build task:NAME`),
+    "not built" otherwise. With --lmeval, the lm-eval names are read from
+    their YAML files (no task is built).
 
     \b
     Examples:
@@ -74,7 +75,9 @@ def _list_lmeval(includes: tuple[str, ...], as_json: bool) -> None:
 
 
 def _sizes(row: dict) -> tuple[str, str, str]:
-    s = row.get("sizes") or {}
+    s = row.get("sizes")
+    if s is None:
+        return ("not built", "", "") if row["available"] else ("-", "-", "-")
     return tuple(str(s.get(k, "-")) for k in ("train", "validation", "test"))  # type: ignore[return-value]
 
 
@@ -106,14 +109,14 @@ def validate(paths: tuple[str, ...]) -> None:
       harness tasks validate my_task.yaml
       harness tasks validate tasks/*.yaml
     """
-    from harness.metrics import list_metrics
+    from harness.metrics import list_metrics, metric_spec_problem
     from harnesskit.errors import HarnessError
     from tasks.yaml_task import validate_yaml
 
     known = set(list_metrics())
     failed = 0
     for path in paths:
-        problems = validate_yaml(path, known)
+        problems = validate_yaml(path, known, metric_spec_problem)
         if problems:
             failed += 1
             click.echo(f"{path}: {len(problems)} problem(s)")

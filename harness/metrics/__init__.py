@@ -20,6 +20,7 @@ from harness.metrics.base import (
     list_metrics,
     load_metric,
     metric_problems,
+    metric_spec_problem,
     register_metric,
 )
 
@@ -33,5 +34,6 @@ __all__ = [
     "list_metrics",
     "load_metric",
     "metric_problems",
+    "metric_spec_problem",
     "register_metric",
 ]

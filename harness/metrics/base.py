@@ -352,9 +352,27 @@ def get_metric_class(name: str) -> type[Metric]:
 
 
 def metric_problems(specs: Iterable[Any]) -> list[str]:
-    """What is wrong with a task's metric specs (objects with ``name``): unknown names."""
+    """What is wrong with a task's metric specs (objects with ``name`` and ``options``):
+    unknown names, and options the metric class does not take or rejects."""
+    problems = []
+    for s in specs:
+        problem = metric_spec_problem(s.name, getattr(s, "options", None) or {})
+        if problem:
+            problems.append(problem)
+    return problems
+
+
+def metric_spec_problem(name: str, options: Mapping[str, Any]) -> str | None:
+    """Why ``load_metric(name, **options)`` would fail (None when it would not): the metric
+    class checks its own options, so a task file is refused before any model runs."""
     known = _load_registry()
-    return [f"unknown metric {s.name!r}" for s in specs if s.name not in known]
+    if name not in known:
+        return f"unknown metric {name!r}"
+    try:
+        known[name](**dict(options))
+    except HarnessError as exc:
+        return exc.one_line()
+    return None
 
 
 def load_metric(name: str, **options: Any) -> Metric:

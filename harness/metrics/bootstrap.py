@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from harnesskit.errors import HarnessError
+from harnesskit.progress import bar
 
 if TYPE_CHECKING:  # type hints only: base imports this module
     from harness.metrics.base import Metric
@@ -41,12 +42,18 @@ def _check_n(n: int) -> None:
         raise HarnessError(f"bootstrap needs at least 1 resample, got n={n}")
 
 
+PROGRESS_ROWS = 20_000  # corpora at least this long show progress bars while scoring
+
+
 def resample_scores(metric: Metric, stats: np.ndarray, n: int, seed: int) -> np.ndarray:
     """Corpus scores of ``n`` bootstrap resamples of the rows of ``stats``."""
     _check_n(n)
     rng = np.random.default_rng(seed)
     out = np.empty(n, dtype=np.float64)
-    for b in range(n):
+    # On large corpora (minutes of work for 50 MB files) the resamples show a bar.
+    rounds = (bar(range(n), desc=f"{metric.name} bootstrap", unit="resample", leave=False)
+              if len(stats) >= PROGRESS_ROWS else range(n))
+    for b in rounds:
         out[b] = metric._score_from_stats(stats[_indices(rng, len(stats))])
     return out
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.metrics.base import Evaluation, Metric, Signature, register_metric
+from harness.metrics.base import Evaluation, Metric, Signature, progress, register_metric
 from harnesskit.errors import HarnessError
 
 
@@ -31,6 +31,9 @@ def _sacrebleu_defaults(cls_name: str) -> dict[str, Any]:
 
     params = inspect.signature(getattr(sm, cls_name).__init__).parameters
     return {k: p.default for k, p in params.items() if k not in ("self", "references")}
+
+
+CHUNK = 5000  # segments per sacrebleu call: 4 chunks or more show a progress bar
 
 
 class _Sacrebleu(Metric):
@@ -50,7 +53,13 @@ class _Sacrebleu(Metric):
         self._lib.num_refs = "?"  # known once references are seen
 
     def _evaluate(self, predictions: list[str], references: list[list[str]]) -> Evaluation:
-        seg = self._lib._extract_corpus_statistics(predictions, reference_streams(references))
+        # Per-segment statistics, so chunks give exactly the whole; the chunks show progress.
+        starts = range(0, len(predictions), CHUNK)
+        seg: list[Any] = []
+        for i in progress(starts, len(starts), self.name, unit="chunk",
+                          min_total=4):
+            seg.extend(self._lib._extract_corpus_statistics(
+                predictions[i:i + CHUNK], reference_streams(references[i:i + CHUNK])))
         stats = np.array(seg, dtype=np.float64)
         full = self._lib._compute_score_from_stats(list(stats.sum(axis=0)))
         return Evaluation(score=float(full.score), details=self._details(full), stats=stats)

@@ -5,6 +5,7 @@ Documents stream through the steps one at a time; a step returns the document
 documents and characters in and out, so the report can show that documents out
 equal documents in minus each step's removals. The steps, in order:
 
+``fix_mojibake``     ftfy repairs text once decoded in the wrong encoding ("Â£" -> "£")
 ``normalize``        Unicode NFC or NFKC, control characters removed, line ends unified
 ``exact_dedup``      drop a document whose whitespace-folded text was seen before
 ``paragraph_dedup``  drop long paragraphs already seen in an earlier document (boilerplate)
@@ -23,7 +24,13 @@ import re
 import unicodedata
 from collections.abc import Iterable, Iterator
 
-from pretrain.data import contamination, dedup, langid, quality  # noqa: F401 - they register their steps
+from pretrain.data import (  # noqa: F401 - they register their steps
+    contamination,
+    dedup,
+    langid,
+    mojibake,
+    quality,
+)
 from pretrain.data.step import STEPS, CleanConfig, Doc, Step, is_opt_in, register_step
 
 # Control characters (Unicode category C*) except tab and newline; U+FFFD stays so that

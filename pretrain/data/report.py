@@ -96,7 +96,8 @@ def format_report(report: dict[str, Any]) -> str:
     lines.append(f"read: {_num(read.get('files', 0))} files, {_num(read.get('bytes', 0))} bytes, "
                  f"{_num(read.get('documents', 0))} documents; decode errors: "
                  f"{_num(read.get('decode_error_files', 0))} files, "
-                 f"{_num(read.get('decode_error_chars', 0))} characters replaced")
+                 f"{_num(read.get('decode_error_chars', 0))} characters replaced"
+                 + _non_utf8(read))
     lines += ["", f"{'step':<16}{'docs in':>12}{'removed':>10}{'docs out':>12}"
                   f"{'chars in':>15}{'chars out':>15}"]
     for s in report.get("steps", []):
@@ -140,3 +141,12 @@ def format_report(report: dict[str, Any]) -> str:
         lines.append(f"tokenizer: {tok['kind']} vocab {_num(tok['vocab_size'])}, sha {tok['sha']}, "
                      f"{tok.get('chars_per_token', 0):.2f} chars/token")
     return "\n".join(lines)
+
+
+def _non_utf8(read: dict) -> str:
+    """', 3 files not UTF-8 (cp1252 2, latin-1 1)' when some were re-decoded."""
+    found = read.get("non_utf8_files") or {}
+    if not found:
+        return ""
+    each = ", ".join(f"{enc} {n}" for enc, n in found.items())
+    return f"; {sum(found.values())} files not UTF-8, decoded as {each}"

@@ -58,7 +58,7 @@ _SCENE = re.compile(r"^\s*(?:SCENE|Scene) [IVXL]+\b", re.MULTILINE)
 def iter_shakespeare(stats: ReadStats) -> Iterator[Doc]:
     """One document per scene of each play; poems are cut into ~4,000-character pieces."""
     for path in shakespeare_files():
-        text = read_text(path, stats, "latin-1")
+        text = read_text(path, stats, fallback="latin-1")
         work = path.name[: -len("_gut.txt")]
         cuts = [m.start() for m in _SCENE.finditer(text)]
         pieces = ([text[a:b] for a, b in zip([0] + cuts, cuts + [len(text)])] if cuts
@@ -132,11 +132,15 @@ def _bbc_installed() -> bool:
     return bool(root and root.is_dir())
 
 
+BBC_FALLBACK = "cp1252"
+
+
 def iter_bbc(stats: ReadStats) -> Iterator[Doc]:
-    """BBC articles of the ``train`` split of :func:`bbc_split` (latin-1)."""
+    """BBC articles of the ``train`` split of :func:`bbc_split` (UTF-8; one file is cp1252:
+    read as latin-1, every "£" became the mojibake "Â£")."""
     for path in bbc_train_files():
         yield {"id": f"bbc/{path.parent.name}/{path.stem}",
-               "text": read_text(path, stats, "latin-1"), "source": "bbc-news"}
+               "text": read_text(path, stats, fallback=BBC_FALLBACK), "source": "bbc-news"}
 
 
 FORTUNES_ROOT = Path("/usr/share/games/fortunes")

@@ -23,6 +23,7 @@ Doc = dict
 class CleanConfig:
     """Which cleaning steps run, and their thresholds."""
 
+    fix_mojibake: bool = field(True, "repair mis-decoded text with ftfy (Â£ -> £), counted")
     normalize: str = field("NFC", "Unicode normal form: NFC, NFKC or off")
     exact_dedup: bool = field(True, "drop exact duplicate documents (whitespace folded)")
     paragraph_dedup: bool = field(True, "drop paragraphs repeated from earlier documents")

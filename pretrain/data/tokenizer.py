@@ -124,10 +124,14 @@ class _CountingIter:
 
 
 def _show_progress() -> bool:
-    """The trainer's own progress bars, off under --quiet and on non-zero ranks."""
-    from harnesskit.progress import quiet
+    """The trainer's own progress bars: off under --quiet, on non-zero ranks, and unless
+    both stdout and stderr are terminals (off a terminal the trainer writes blank lines
+    to stdout, which must hold results only)."""
+    import sys
 
-    return not quiet()
+    from harnesskit.progress import on_terminal, quiet
+
+    return not quiet() and on_terminal(sys.stdout) and on_terminal(sys.stderr)
 
 
 def _gpt(vocab_size: int, min_frequency: int):  # type: ignore[no-untyped-def]

@@ -184,7 +184,7 @@ class Trainer:
         import torch
 
         from pretrain.data.shards import ShardReader
-        from pretrain.engine.logging import measure_peak_flops
+        from pretrain.engine.logging import hardware_peak_flops
         from pretrain.engine.model import build_model, flops_per_token
         from pretrain.engine.optim import Schedule, build_optimizer
         from pretrain.engine.plugins import ObjectiveContext, objective_for
@@ -225,7 +225,7 @@ class Trainer:
             torch.set_rng_state(ck.rng_from_json(self.state["rng"]["torch"]))
             self.mask_gen.set_state(ck.rng_from_json(self.state["rng"]["mask"]))
         self.flops_per_token = flops_per_token(cfg.model, self.model.num_params(True))
-        self.peak_flops = measure_peak_flops(cfg.train.precision, d.device)
+        self.peak_flops = hardware_peak_flops(d.device)
 
     # ---- one step -----------------------------------------------------------------------
     def _inputs(self, batch: Any) -> dict:

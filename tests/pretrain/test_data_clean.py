@@ -110,7 +110,7 @@ def test_pipeline_counts_are_consistent_end_to_end():
     steps = build_steps(cfg, test_texts=[ENGLISH[3]])
     texts = ENGLISH + [ENGLISH[0], GERMAN, "short one"]
     out = list(run_pipeline(docs(texts), steps))
-    assert [s.name for s in steps] == ["normalize", "exact_dedup", "paragraph_dedup", "langid",
+    assert [s.name for s in steps] == ["fix_mojibake", "normalize", "exact_dedup", "paragraph_dedup", "langid",
                                        "quality", "near_dedup", "decontaminate"]
     for a, b in zip(steps, steps[1:]):
         assert a.docs_out == b.docs_in
@@ -124,19 +124,34 @@ def test_sentence_splitter_handles_abbreviations():
                                      '"Is it late?" he asked.', "It was!", "New."]
 
 
-def test_decoding_errors_are_counted_not_fatal(tmp_path):
+def test_non_utf8_file_is_detected_decoded_and_counted(tmp_path):
+    """A Latin-1 file is decoded as what it is (charset-normalizer), counted in the report;
+    it used to be read with replacement characters (5,514 of them in a real corpus)."""
     folder = tmp_path / "texts"
     folder.mkdir()
     for i, text in enumerate(ENGLISH):
         (folder / f"{i}.txt").write_text(text * 3, encoding="utf-8")
-    (folder / "bad.txt").write_bytes(ENGLISH[0].encode() + b" caf\xe9 \xff\xfe " +
-                                     ENGLISH[1].encode())
+    (folder / "latin.txt").write_bytes((ENGLISH[0] + " The café served a naïve résumé. " +
+                                        ENGLISH[1]).encode("latin-1"))
     out = build_corpus(str(folder), tmp_path / "c", clean=CleanConfig(min_words=20),
                        vocab_size=300, val_fraction=0.3)
     report = json.loads((out / "report.json").read_text())
-    assert report["read"]["decode_error_files"] == 1
-    assert report["read"]["decode_error_chars"] == 3
+    assert report["read"]["decode_error_files"] == 0
+    assert report["read"]["non_utf8_files"] == {"cp1252": 1}
+    text = (out / "train.jsonl").read_text() + (out / "val.jsonl").read_text()
+    assert "naïve résumé" in text and "\ufffd" not in text
     assert report["output"]["documents"] == 5
+
+
+def test_undetectable_encoding_is_refused(tmp_path):
+    folder = tmp_path / "texts"
+    folder.mkdir()
+    (folder / "0.txt").write_text(ENGLISH[0] * 3, encoding="utf-8")
+    (folder / "binary.txt").write_bytes(bytes(range(256)) * 8)
+    with pytest.raises(HarnessError, match=r"binary.txt is not utf-8 text and its encoding could "
+                                           r"not be detected"):
+        build_corpus(str(folder), tmp_path / "c", clean=CleanConfig(min_words=20))
+    assert not (tmp_path / "c").exists()
 
 
 def test_all_filtered_corpus_is_a_clear_error(tmp_path):
