@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from harnesskit.errors import HarnessError
+from pretrain.engine.plugins import architecture
 from tasks.hfcheck import check_hf_folder, check_tokenizer_usable
 from tasks.modelref import ModelRef
-from pretrain.engine.plugins import architecture
 
 
 @dataclass
