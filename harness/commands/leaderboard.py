@@ -72,12 +72,16 @@ def compare(model_a: str, model_b: str, db: str, task: str | None, n_boot: int,
     """Paired bootstrap of two models on the per-example scores of their shared tasks.
 
     MODEL_A and MODEL_B are model ids as the leaderboard shows them (or a
-    prefix of their content hash).
+    prefix of their content hash), or checkpoints of a run as RUN@step-0000400
+    (or RUN@400). Right/wrong metrics (accuracy, exact match) also get McNemar's
+    exact test; over several tasks and metrics the p-values are Holm-adjusted;
+    each comparison says the smallest difference its test set could detect.
 
     \b
     Examples:
       harness leaderboard compare gpt-tiny bert-tiny
       harness leaderboard compare gpt-small gpt-tiny --task bbc-news --json
+      harness leaderboard compare gpt@step-0000800 gpt@step-0000400
     """
     import json
 
