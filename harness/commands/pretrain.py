@@ -30,16 +30,19 @@ import click
                    "modelling scored, others zero-shot); scores go to metrics.jsonl and the store.")
 @click.option("--eval-every", default=None, type=int, metavar="N",
               help="Steps between in-loop evaluations [default: train.ckpt_every]; the last "
-                   "step is always evaluated, and each evaluated step gets a checkpoint.")
+                   "step is always evaluated, and each evaluated step gets a checkpoint "
+                   "(rotated as train.keep_last says; its rows stay in the store).")
 @click.option("--eval-limit", default=None, type=int, help="Score only the first N test examples.")
 @click.option("--eval-out", default=None, type=click.Path(file_okay=False),
               help="Results folder of the in-loop evaluations [default: OUT/eval].")
+@click.option("--eval-include", multiple=True, type=click.Path(exists=True, file_okay=False),
+              help="A folder of YAML tasks for --eval-tasks (repeatable).")
 @click.option("--eval-db", default=None, metavar="URL",
               help="Leaderboard store of the in-loop evaluations [default: EVAL_OUT/harness.sqlite].")
 def pretrain(preset: str, arch: str, objective: str | None, corpus: str | None, out: str,
              sets: tuple[str, ...], resume: bool, teacher: str | None, eval_tasks: str | None,
              eval_every: int | None, eval_limit: int | None, eval_out: str | None,
-             eval_db: str | None) -> None:
+             eval_include: tuple[str, ...], eval_db: str | None) -> None:
     """Pretrain a model; trains a tokenizer and writes shards first if the corpus needs them.
 
     \b
@@ -70,9 +73,10 @@ def pretrain(preset: str, arch: str, objective: str | None, corpus: str | None, 
 
         callbacks.append(InLoopEval(tasks=[eval_tasks], every=eval_every or cfg.train.ckpt_every,
                                     out=Path(eval_out or Path(out) / "eval"), db=eval_db,
-                                    limit=eval_limit))
-    elif any(v is not None for v in (eval_every, eval_limit, eval_out, eval_db)):
-        raise click.UsageError("--eval-every/--eval-limit/--eval-out/--eval-db need --eval-tasks")
+                                    limit=eval_limit, include=eval_include))
+    elif any(v is not None for v in (eval_every, eval_limit, eval_out, eval_db)) or eval_include:
+        raise click.UsageError("--eval-every, --eval-limit, --eval-out, --eval-include and "
+                               "--eval-db need --eval-tasks")
     result = run(cfg, corpus=corpus, out=out, resume=resume, teacher=teacher, callbacks=callbacks)
     if os.environ.get("RANK", "0") != "0":
         return
