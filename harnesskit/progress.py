@@ -3,7 +3,8 @@
 On a terminal a tqdm bar (rate and ETA) redraws in place. When stderr is a pipe
 or a log file, carriage-return frames would fill it with garbage: the same bar
 then prints a plain line at most every ``HARNESS_PROGRESS_INTERVAL`` seconds
-(default 30) and one when it ends, with no ``\\r`` at all.
+(default 30) and one when it ends, with no ``\\r`` at all; work shorter than one
+interval prints nothing.
 """
 
 from __future__ import annotations
@@ -56,9 +57,10 @@ def bar(iterable: Iterable[Any] | None = None, **kwargs: Any) -> Any:
         kwargs.setdefault("dynamic_ncols", True)
         return tqdm(iterable, **kwargs)
     total = kwargs.get("total", len(iterable) if hasattr(iterable, "__len__") else None)  # type: ignore[arg-type]
+    interval = float(os.environ.get("HARNESS_PROGRESS_INTERVAL", "30"))
+    # delay: a step shorter than one interval prints nothing (an error stays one line)
     kwargs.update(file=PlainLines(kwargs.get("file") or sys.stderr), leave=True,
-                  dynamic_ncols=False, ascii=True,
-                  mininterval=float(os.environ.get("HARNESS_PROGRESS_INTERVAL", "30")),
+                  dynamic_ncols=False, ascii=True, mininterval=interval, delay=interval,
                   maxinterval=float("inf"),
                   bar_format=PLAIN_FORMAT if total else PLAIN_FORMAT_NO_TOTAL)
     return tqdm(iterable, **kwargs)
