@@ -9,6 +9,9 @@ Debian's Translation lists (package descriptions in en/de/fr, DATA.md) are
 fetched once by ``pretrain.data.debian.ensure_lists`` into ``data_home()/apt``;
 until the data package provides that function, that step is skipped.
 
+The names of lm-evaluation-harness's ~14,000 tasks are indexed once into the
+data home (:func:`tasks.lmeval.index.ensure_index`; skipped without the extra).
+
 Run as ``python -m harness.resources``; it is idempotent and quick when done.
 """
 
@@ -81,10 +84,20 @@ def fetch_debian_lists(quiet: bool) -> None:
         print(f"Debian translation lists: {where}")
 
 
+def index_lmeval(quiet: bool) -> None:
+    """Cache the names of lm-evaluation-harness's tasks (so `tasks list --lmeval` starts warm)."""
+    from tasks.lmeval.index import ensure_index
+
+    where = ensure_index()
+    if where is not None and not quiet:
+        print(f"lm-eval task index: {where}")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Install every offline resource; report what is missing without failing."""
     quiet = "--quiet" in (argv if argv is not None else sys.argv[1:])
     fetch_debian_lists(quiet)
+    index_lmeval(quiet)
     where = install_wordnet()
     if where is None:
         print("note: WordNet not found in /usr/share/wordnet (apt install wordnet-base "

@@ -6,8 +6,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from tasks.data import built_meta
-from tasks.lmeval import PREFIX, is_lmeval_name
+from tasks.lmeval import PREFIX, is_lmeval_name, require_lmeval
 from tasks.lmeval import index as lmeval_index
+from tasks.lmeval import run as lmeval_run
 from tasks.registry import get_task, include, list_tasks, origin_of
 
 
@@ -38,6 +39,7 @@ def lmeval_rows(includes: Iterable[str] = ()) -> list[dict[str, Any]]:
     Availability: a task's data must be local (``data_files``) or in the datasets or hub
     cache; a group or tag needs all its tasks.
     """
+    require_lmeval()
     for folder in includes:
         include(folder)
     index = lmeval_index.load_index()
@@ -59,6 +61,7 @@ def show_task(name: str, n_examples: int = 2) -> dict[str, Any]:
     if is_lmeval_name(name):
         if info["available"]:
             info["data_hash"] = task.data_hash()
+            info["examples"] = lmeval_run.examples(task, n_examples)  # type: ignore[arg-type]
         return info
     info["origin"] = origin_of(name)
     if info["available"]:

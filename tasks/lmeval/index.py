@@ -189,14 +189,27 @@ def builtin_root() -> Path | None:
     return Path(next(iter(spec.submodule_search_locations))) / "tasks"
 
 
-def _builtin_index() -> dict[str, Entry]:
-    """The installed lm-eval's index, cached per version in the data home."""
+def cache_path() -> Path | None:
+    """Where the installed lm-eval's index is cached (None when lm-eval is not installed)."""
     from tasks.lmeval import lmeval_version
 
-    root, version = builtin_root(), lmeval_version()
-    if root is None or version is None:
+    version = lmeval_version()
+    return None if version is None else data_home() / "lmeval" / f"index-{version}.json"
+
+
+def ensure_index() -> Path | None:
+    """Build the cached index of the installed lm-eval unless it exists (``make setup``)."""
+    cache = cache_path()
+    if cache is not None and not cache.is_file():
+        _builtin_index()
+    return cache
+
+
+def _builtin_index() -> dict[str, Entry]:
+    """The installed lm-eval's index, cached per version in the data home."""
+    root, cache = builtin_root(), cache_path()
+    if root is None or cache is None:
         return {}
-    cache = data_home() / "lmeval" / f"index-{version}.json"
     try:
         data = json.loads(cache.read_text())
         if data.get("format") == INDEX_FORMAT and data.get("root") == str(root):

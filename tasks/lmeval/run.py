@@ -131,6 +131,22 @@ def predict(task: LmevalTask, model: ModelRef, *, limit: int | None = None,
     return Predictions(rows, info)
 
 
+def examples(task: LmevalTask, n: int = 2) -> list[dict[str, Any]]:
+    """The first ``n`` evaluation documents of each leaf task as lm-eval formats them."""
+    require_lmeval()
+    _offline()
+    out = []
+    with _their_bars_off():
+        _, leaves = load_objects(task, task_manager(task))
+        for leaf, obj in leaves.items():
+            for doc in list(obj.eval_docs)[:n]:
+                ex = {"task": leaf, "text": obj.doc_to_text(doc), "target": obj.doc_to_target(doc)}
+                if obj.config.doc_to_choice is not None:
+                    ex["choices"] = obj.doc_to_choice(doc)
+                out.append(_plain(ex))
+    return out
+
+
 def _hash(obj: Any) -> str:
     """sha256 (16 hex) of lm-eval's dumped task configs: the config hash a result records."""
     import hashlib

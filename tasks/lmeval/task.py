@@ -24,7 +24,7 @@ from typing import Any
 
 from harnesskit.errors import HarnessError
 from tasks.base import MetricSpec, Task
-from tasks.lmeval import PREFIX, lmeval_version, metric_key
+from tasks.lmeval import PREFIX, lmeval_version, metric_key, require_lmeval
 from tasks.lmeval import index as ix
 from tasks.lmeval import run
 
@@ -199,6 +199,7 @@ _TASKS: dict[tuple[str, tuple[Path, ...]], LmevalTask] = {}
 
 def get_lmeval_task(name: str) -> LmevalTask:
     """The task for ``lmeval:NAME`` (cached per name and set of ``--include`` folders)."""
+    require_lmeval()  # without the extra: one line saying how to install it
     bare = name[len(PREFIX):] if name.startswith(PREFIX) else name
     key = (bare, tuple(ix.includes()))
     if key not in _TASKS:

@@ -64,14 +64,26 @@ def test_task_metrics_versions_and_unknown_names(folder) -> None:
     assert "lmeval:lmx_mc" in err.value.one_line()
 
 
-def test_without_the_extra_one_line_says_how_to_install(folder, monkeypatch) -> None:
+def test_without_the_extra_one_line_says_how_to_install(folder, tiny_gpt, monkeypatch,
+                                                      capsys) -> None:
     import tasks.lmeval as lm
+
+    from click.testing import CliRunner
+
+    from harness.cli import main
 
     monkeypatch.setattr(lm, "lmeval_version", lambda: None)
     with pytest.raises(HarnessError) as err:
         lm.require_lmeval()
     assert "pip install 'pretrain-harness[lmeval]'" in err.value.one_line()
     assert "\n" not in err.value.one_line()
+    for args in (["eval", "--model", tiny_gpt, "--tasks", "lmeval:lmx_mc"],
+                 ["tasks", "list", "--lmeval"], ["tasks", "show", "lmeval:arc_easy"]):
+        with pytest.raises(SystemExit) as code:
+            main(args)
+        err_text = capsys.readouterr().err
+        assert code.value.code == 2 and "pretrain-harness[lmeval]" in err_text, err_text
+        assert len(err_text.strip().splitlines()) == 1
 
 
 def test_cli_list_and_show(folder, tmp_path, monkeypatch) -> None:
@@ -86,6 +98,9 @@ def test_cli_list_and_show(folder, tmp_path, monkeypatch) -> None:
     shown = CliRunner().invoke(cli, ["tasks", "show", "lmeval:lmx_mc"])
     info = json.loads(shown.output)
     assert info["metrics"] == ["acc", "acc_norm"] and info["available"] is True
+    first = info["examples"][0]  # lm-eval's own formatting, after the !function process_docs
+    assert first["text"] == "Question: Which animal barks?\nAnswer:" and first["target"] == 1
+    assert first["choices"] == ["cat", "dog", "fish"]
 
 
 def test_eval_records_reuses_and_ranks(folder, tiny_gpt, tmp_path, monkeypatch) -> None:
