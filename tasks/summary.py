@@ -44,10 +44,11 @@ def lmeval_rows(includes: Iterable[str] = ()) -> list[dict[str, Any]]:
         include(folder)
     index = lmeval_index.load_index()
     memo: dict[str, tuple[bool | None, str]] = {}
+    cached = lmeval_index.cached_names()
     rows = []
     for name in sorted(index):
         e = index[name]
-        ok, why = lmeval_index.availability(name, index, memo)
+        ok, why = lmeval_index.availability(name, index, memo, cached)
         rows.append({"name": PREFIX + name, "kind": e.kind, "output_type": e.output_type,
                      "dataset": e.dataset_path, "available": ok, "reason": why,
                      "origin": e.path})

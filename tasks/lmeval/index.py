@@ -33,10 +33,10 @@ LOCAL_BUILDERS = {"json", "csv", "parquet", "text", "arrow", "pandas", "xml", "w
                   "imagefolder", "audiofolder"}
 _TOP = re.compile(r"^[\"']?([A-Za-z_][\w-]*)[\"']?:[ \t]*(.*?)[ \t]*$", re.M)
 _IGNORE_DIRS = {"__pycache__", ".ipynb_checkpoints"}
-INDEX_FORMAT = 1
+INDEX_FORMAT = 2
 # The top-level keys the index reads; a file whose other keys are complex needs no parse.
 _KEYS = {"task", "group", "tag", "class", "include", "dataset_path", "dataset_name",
-         "output_type", "dataset_kwargs", "task_list"}
+         "output_type", "dataset_kwargs", "task_list", "custom_dataset"}
 
 
 @dataclass
@@ -52,6 +52,7 @@ class Entry:
     data_files: list[str] = field(default_factory=list)
     members: list[str] = field(default_factory=list)   # group: its task list; tag: its tasks
     python_class: bool = False
+    custom_dataset: bool = False   # data made by a Python function (``custom_dataset:``)
 
 
 # ----- reading one file -----------------------------------------------------------
@@ -102,7 +103,7 @@ def _quick(path: Path) -> dict[str, Any]:
 def merged_config(path: Path, memo: dict[Path, dict[str, Any]], full: bool,
             seen: frozenset[Path] = frozenset()) -> dict[str, Any]:
     """The file's config with its ``include:`` chain merged as lm-eval merges it."""
-    path = path.resolve()
+    path = Path(os.path.normpath(os.path.abspath(path)))  # no realpath: 20x fewer stats
     if path in memo:
         return memo[path]
     if path in seen:
@@ -131,6 +132,7 @@ def _entry_of(cfg: dict[str, Any], path: Path) -> Entry | None:
     common = {"path": str(path), "output_type": _str(cfg.get("output_type")),
               "dataset_path": _str(cfg.get("dataset_path")),
               "dataset_name": _str(cfg.get("dataset_name")),
+              "custom_dataset": "custom_dataset" in cfg,
               "data_files": [str(f) for fs in data_files
                              for f in (fs if isinstance(fs, list) else [fs])]}
     if "class" in cfg and isinstance(cfg.get("task"), str):
@@ -324,44 +326,62 @@ def _hf_cache_dirs() -> tuple[Path, Path]:
     return ds, hub
 
 
-def dataset_available(e: Entry) -> tuple[bool | None, str]:
+def cached_names() -> frozenset[str]:
+    """Folder names in the datasets cache and the hub cache (read once per call of a listing)."""
+    names: set[str] = set()
+    for d in _hf_cache_dirs():
+        try:
+            names.update(os.listdir(d))
+        except OSError:
+            continue
+    return frozenset(names)
+
+
+def dataset_available(e: Entry, cached: frozenset[str] | None = None) -> tuple[bool | None, str]:
     """Whether a task's data can be read here without a network, and why not."""
     path = e.dataset_path
-    if path is None:
+    if e.custom_dataset:
+        return None, "its data is made by a Python function (custom_dataset): not checked offline"
+    if not path:
         if e.python_class:
             return None, "a Python task class: its data source is not declared in YAML"
         return False, "no dataset_path in its YAML"
     if path in LOCAL_BUILDERS:
-        missing = [f for f in e.data_files if not Path(f).exists()]
+        missing = [f for f in e.data_files if not os.path.exists(f)]
         if not e.data_files:
             return False, f"dataset_path {path} without data_files"
         return (False, f"data file {missing[0]} not found") if missing else (True, "")
-    if Path(path).expanduser().exists():
+    if os.path.exists(os.path.expanduser(path)):
         return True, ""
-    ds, hub = _hf_cache_dirs()
-    cands = [ds / path.replace("/", "___"), ds / path.replace("/", "___").lower(),
-             hub / f"datasets--{path.replace('/', '--')}"]
-    if any(c.exists() for c in cands):
+    cached = cached_names() if cached is None else cached
+    flat = path.replace("/", "___")
+    if {flat, flat.lower(), f"datasets--{path.replace('/', '--')}"} & cached:
         return True, ""
     return False, (f"dataset {path} is not in the local datasets cache and cannot be "
                    "downloaded here (offline)")
 
 
 def availability(name: str, index: dict[str, Entry],
-                 memo: dict[str, tuple[bool | None, str]] | None = None) -> tuple[bool | None, str]:
-    """(available, reason) for a task, group or tag; a group needs every leaf task."""
+                 memo: dict[str, tuple[bool | None, str]] | None = None,
+                 cached: frozenset[str] | None = None) -> tuple[bool | None, str]:
+    """(available, reason) for a task, group or tag; a group needs every leaf task.
+
+    ``memo`` and ``cached`` (:func:`cached_names`) let a listing check thousands of names
+    with one read of the cache folders.
+    """
     memo = {} if memo is None else memo
+    cached = cached_names() if cached is None else cached
     e = index.get(name)
     if e is None:
         return False, f"unknown task {name!r}"
     if e.kind == "task":
         if name not in memo:
-            memo[name] = dataset_available(e)
+            memo[name] = dataset_available(e, cached)
         return memo[name]
     for leaf in leaves(name, index):
         if leaf not in index:
             return False, f"member {leaf!r} is not defined"
-        ok, why = availability(leaf, index, memo)
+        ok, why = availability(leaf, index, memo, cached)
         if not ok:
             return ok, f"{leaf}: {why}"
     return True, ""
