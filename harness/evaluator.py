@@ -26,12 +26,20 @@ from typing import Any
 from harness.curves import read_curve
 from harness.metrics import metric_problems
 from harness.results import (
+    SCHEMA_VERSION,
+    MetricResult,
+    ModelInfo,
     Result,
+    ResultDoc,
+    TaskInfo,
+    claim_model_dir,
     library_versions,
     predictions_path,
     read_json,
     read_predictions,
+    read_result,
     result_path,
+    setting_tag,
     stable_hash,
     write_json,
     write_predictions,
@@ -94,6 +102,26 @@ class Job:
             conf.update(num_fewshot=cfg.num_fewshot, chat_template=cfg.chat_template)
         return conf
 
+    def setting(self, cfg: EvalConfig) -> dict[str, Any]:
+        """The settings of this job that differ from the defaults (they change numbers): the
+        test-set limit, fine-tuning values other than the task's, fp32 instead of bf16,
+        lm-eval's few-shot count and chat template."""
+        out: dict[str, Any] = {}
+        if cfg.limit is not None:
+            out["limit"] = cfg.limit
+        if self.mode == "finetune":
+            ft = dataclasses.replace(self.task.finetune, **dict(cfg.overrides))
+            out.update({f"ft.{k}": v for k, v in sorted(dataclasses.asdict(ft).items())
+                        if getattr(self.task.finetune, k) != v})
+        if self.baseline is None and cfg.precision != "bf16":
+            out["precision"] = cfg.precision
+        if self.task.family == "lmeval":
+            if cfg.num_fewshot is not None:
+                out["num_fewshot"] = cfg.num_fewshot
+            if cfg.chat_template:
+                out["chat_template"] = True
+        return out
+
     def keys(self, cfg: EvalConfig) -> tuple[str, str, str]:
         """(config hash, infer key, score key)."""
         conf = self.config(cfg)
@@ -102,7 +130,8 @@ class Job:
                  self.task.data_hash(), self.seed, chash]
         infer = stable_hash(["infer", *ident])
         metrics = [[m.name, m.options] for m in self.task.metrics]
-        return chash, infer, stable_hash(["score", infer, metrics, cfg.n_bootstrap])
+        return chash, infer, stable_hash(["score", infer, metrics, cfg.n_bootstrap,
+                                          SCHEMA_VERSION])
 
 
 def evaluate(models: Sequence[str | Path | ModelRef], tasks: str | Sequence[str] = "all", *,
@@ -127,9 +156,9 @@ def evaluate(models: Sequence[str | Path | ModelRef], tasks: str | Sequence[str]
     cfg = EvalConfig(mode=mode, limit=limit, n_bootstrap=n_bootstrap, precision=precision,
                      overrides=tuple(sorted((overrides or {}).items())),
                      num_fewshot=num_fewshot, chat_template=chat_template)
-    out = Path(out)
     task_objs = resolve_tasks(tasks, include)
-    refs = resolve_models(models)
+    out = Path(out)
+    refs = [r.with_id(claim_model_dir(out, r)) for r in resolve_models(models)]
     seeds = sorted(set(int(s) for s in seeds)) or [0]
     jobs = plan(refs, task_objs, cfg, seeds, baselines)
     results = []
@@ -218,15 +247,16 @@ def run_job(job: Job, cfg: EvalConfig, out: Path, store: Any, *, batch_size: int
     """Reuse, re-score or run one job, then record it."""
     chash, infer_key, score_key = job.keys(cfg)
     mode_dir = job.mode if job.mode in MODES else "finetune"
-    rpath = result_path(out, job.model.id, job.task.name, job.seed, mode_dir)
-    ppath = predictions_path(out, job.model.id, job.task.name, job.seed, mode_dir)
+    tag = setting_tag(job.setting(cfg))
+    rpath = result_path(out, job.model.id, job.task.name, job.seed, mode_dir, tag)
+    ppath = predictions_path(out, job.model.id, job.task.name, job.seed, mode_dir, tag)
     sidecar = rpath.with_name(f"infer-seed-{job.seed}.json")
     if not rescore and rpath.is_file():
         old = read_json(rpath)
         if old.get("key") == infer_key and old.get("score_key") == score_key and (
                 old.get("status") != "ok" or ppath.is_file()):
             store.put(old, path=str(rpath))  # idempotent: the row exists even in a new store
-            return Result(old, rpath)
+            return read_result(rpath)
     t0 = time.perf_counter()
     meta = read_json(sidecar) if sidecar.is_file() and ppath.is_file() else {}
     if meta.get("key") != infer_key:
@@ -235,14 +265,14 @@ def run_job(job: Job, cfg: EvalConfig, out: Path, store: Any, *, batch_size: int
     if meta["status"] == "ok":
         rows = read_predictions(ppath)
         t1 = time.perf_counter()
-        doc["metrics"], scored = score(job.task, rows, cfg.n_bootstrap)
-        if any("error" in m for m in doc["metrics"].values()):
-            doc["score_key"] = None  # not finished: the next run re-scores (never re-infers)
+        metrics, scored = score(job.task, rows, cfg.n_bootstrap, meta.get("info") or {})
         write_predictions(ppath, scored)
-        doc["timings"]["score_s"] = time.perf_counter() - t1
-        doc["predictions"] = ppath.name
-        doc["n_examples"] = len(rows)
-    doc["timings"]["wall_s"] = time.perf_counter() - t0
+        failed = any(m.error for m in metrics.values())
+        doc = dataclasses.replace(
+            doc, metrics=metrics, metric_order=list(metrics), predictions=ppath.name,
+            n_examples=len(rows), timings={**doc.timings, "score_s": time.perf_counter() - t1},
+            score_key=None if failed else score_key)  # failed: the next run re-scores only
+    doc = dataclasses.replace(doc, timings={**doc.timings, "wall_s": time.perf_counter() - t0})
     result = write_result(rpath, doc)
     store.put(result.data, path=str(rpath))
     return result
@@ -290,39 +320,59 @@ def run_baseline(job: Job, limit: int | None) -> list[dict[str, Any]]:
             for ex, p in zip(test, preds)]
 
 
-def score(task: Any, rows: list[dict[str, Any]],
-          n_bootstrap: int) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
-    """Stage 2: every metric of the task with its CI, and the rows with per-example scores."""
+def score(task: Any, rows: list[dict[str, Any]], n_bootstrap: int, info: dict[str, Any]
+          ) -> tuple[dict[str, MetricResult], list[dict[str, Any]]]:
+    """Stage 2: every metric of the task with its CI, and the rows with per-example scores
+    and stats. Pseudo-log-likelihood scores (bert on an LM task) are recorded under
+    ``pseudo_<metric>``: they are not comparable with a causal model's."""
     from harness.metrics import load_metric
 
     if task.family == "lmeval":  # lm-eval's own metrics and aggregation, with our CIs
         from harness.metrics.external import score_task_metrics
 
-        return score_task_metrics(task, rows, n_bootstrap)
+        found, scored = score_task_metrics(task, rows, n_bootstrap)
+        return {k: MetricResult.from_dict(v) for k, v in found.items()}, scored
     preds = [r["prediction"] for r in rows]
     refs = [list(r.get("references") or []) for r in rows]
-    metrics: dict[str, dict[str, Any]] = {}
-    per_example: dict[str, list[float]] = {}
+    prefix = "pseudo_" if info.get("scoring") == "pseudo-log-likelihood" else ""
+    metrics: dict[str, MetricResult] = {}
+    per_example: dict[str, list[Any]] = {}
+    stats: dict[str, list[Any]] = {}
     for spec in task.metrics:
+        name = prefix + spec.name
         try:
             m = load_metric(spec.name, **spec.options)
-            r = refs if m.text_inputs else None
-            s, per_example[spec.name] = m.compute_with_examples(
-                preds, r, ci=n_bootstrap > 0, n_bootstrap=max(n_bootstrap, 1), seed=0)
+            s, per_example[name], rows_stats = m.compute_with_examples(
+                preds, refs if m.text_inputs else None, ci=n_bootstrap > 0,
+                n_bootstrap=max(n_bootstrap, 1), seed=0)
         except Exception as exc:  # one failing metric must not lose the others, nor the run
             msg = exc.one_line() if isinstance(exc, HarnessError) else f"{type(exc).__name__}: {exc}"
-            warn(f"{spec.name} failed on {task.name}: {msg}; the other metrics are kept and "
+            warn(f"{name} failed on {task.name}: {msg}; the other metrics are kept and "
                  "a rerun re-scores from the saved predictions")
-            metrics[spec.name] = {"score": None, "ci": None, "signature": "", "error": msg,
-                                  "options": spec.options}
-            per_example[spec.name] = [None] * len(rows)
+            metrics[name] = MetricResult(score=None, error=msg, options=spec.options)
+            per_example[name] = [None] * len(rows)
             continue
-        metrics[spec.name] = {"score": s.score, "ci": list(s.ci) if s.ci else None,
-                              "signature": s.signature, "details": s.details,
-                              "options": spec.options}
-    scored = [{**row, "scores": {name: vals[i] for name, vals in per_example.items()}}
-              for i, row in enumerate(rows)]
+        recipe = m.recipe()
+        if recipe is not None:
+            stats[name] = rows_stats.tolist()
+        metrics[name] = MetricResult(
+            score=s.score, ci=list(s.ci) if s.ci else None, signature=s.signature,
+            details=s.details, options=spec.options, direction=m.direction, level=m.level,
+            recipe=recipe, unit=_unit(m, info))
+    scored = [{**row, "scores": {n: v[i] for n, v in per_example.items()},
+               "stats": {n: v[i] for n, v in stats.items()}} for i, row in enumerate(rows)]
     return metrics, scored
+
+
+def _unit(metric: Any, info: dict[str, Any]) -> str | None:
+    """Per-token metrics name the tokenizer their tokens come from (or the baseline's own)."""
+    if not metric.per_token:
+        return None
+    if info.get("tokenizer"):
+        return f"tokens of tokenizer {info['tokenizer']}"
+    if info.get("baseline"):
+        return f"tokens of {info['baseline']}"
+    return "tokens of an unrecorded tokenizer"
 
 
 def model_document(ref: ModelRef) -> dict[str, Any]:
@@ -339,24 +389,29 @@ def warn(msg: str) -> None:
     click.echo(f"harness: warning: {msg}", err=True)
 
 
+def task_info(task: Any, info: dict[str, Any]) -> TaskInfo:
+    """The task block; for lm-eval tasks also what lm-eval ran (version, task versions,
+    config hash, shots)."""
+    extra = {}
+    if task.family == "lmeval":
+        extra = {"lmeval_version": info.get("lmeval_version"),
+                 "config_hash": info.get("config_hash"),
+                 "task_versions": info.get("task_versions"), "n_shot": info.get("n_shot")}
+    return TaskInfo(name=task.name, version=str(task.version), family=task.family,
+                    data_hash=task.data_hash(), source=getattr(task, "source", ""), extra=extra)
+
+
 def base_document(job: Job, cfg: EvalConfig, chash: str, infer_key: str, score_key: str,
-                  meta: dict[str, Any]) -> dict[str, Any]:
-    """Stage 3's document, before metrics: model, task, config, timings, versions."""
+                  meta: dict[str, Any]) -> ResultDoc:
+    """Stage 3's document, before metrics: model, task, setting, config, timings, versions."""
     task = job.task
-    doc_task = {"name": task.name, "version": str(task.version), "family": task.family,
-                "data_hash": task.data_hash(), "source": getattr(task, "source", "")}
-    info = meta.get("info", {})
-    if task.family == "lmeval":  # what lm-eval ran: its version, task versions, config hash
-        doc_task.update(lmeval_version=info.get("lmeval_version"),
-                        config_hash=info.get("config_hash"),
-                        task_versions=info.get("task_versions"), n_shot=info.get("n_shot"))
-    return {"key": infer_key, "score_key": score_key, "config_hash": chash,
-            "status": meta["status"], "reason": meta.get("reason"),
-            "model": model_document(job.model),
-            "task": doc_task,
-            "mode": job.mode, "seed": job.seed, "metrics": {},
-            "metric_order": [m.name for m in task.metrics],
-            "config": {**job.config(cfg), "n_bootstrap": cfg.n_bootstrap,
-                       "runner": meta.get("info", {})},
-            "timings": {"infer_s": meta.get("infer_s", 0.0)},
-            "versions": library_versions(), "created": time.time()}
+    return ResultDoc(
+        key=infer_key, score_key=score_key, config_hash=chash, setting=job.setting(cfg),
+        status=meta["status"], reason=meta.get("reason"),
+        model=ModelInfo(**model_document(job.model)),
+        task=task_info(task, meta.get("info", {})),
+        mode=job.mode, seed=job.seed, metrics={}, metric_order=[m.name for m in task.metrics],
+        config={**job.config(cfg), "n_bootstrap": cfg.n_bootstrap,
+                "runner": meta.get("info", {})},
+        timings={"infer_s": meta.get("infer_s", 0.0)}, versions=library_versions(),
+        created=time.time())

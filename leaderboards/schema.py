@@ -15,7 +15,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 MIGRATIONS = Path(__file__).with_name("migrations")
-HEAD = "0001"  # the newest migration's revision: a store at it needs no migrating
+HEAD = "0002"  # the newest migration's revision: a store at it needs no migrating
 # pg_advisory_xact_lock key held while migrating ("harness" in ASCII, as an int64)
 MIGRATION_LOCK = 0x68_61_72_6E_65_73_73
 
@@ -34,6 +34,7 @@ results = sa.Table(
     sa.Column("mode", sa.Text),
     sa.Column("seed", sa.Integer),
     sa.Column("config_hash", sa.Text),
+    sa.Column("setting", sa.Text),                 # readable setting: "limit=200 ft.epochs=1"
     sa.Column("status", sa.Text, nullable=False),
     sa.Column("reason", sa.Text),
     sa.Column("result", sa.Text, nullable=False),  # the results document, canonical JSON

@@ -171,6 +171,7 @@ class Store:
                "task_version": str(task.get("version")), "family": task.get("family"),
                "data_hash": task.get("data_hash"), "mode": result.get("mode"),
                "seed": result.get("seed"), "config_hash": result.get("config_hash"),
+               "setting": setting_label(result.get("setting") or {}),
                "status": result["status"], "reason": result.get("reason"),
                "result": json.dumps(result, sort_keys=True), "path": path, "created": time.time()}
 
@@ -276,6 +277,12 @@ class Store:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def setting_label(setting: dict[str, Any]) -> str:
+    """A setting as people read it: ``limit=200 ft.epochs=1`` (empty for the defaults)."""
+    return " ".join(f"{k}={v if isinstance(v, str) else json.dumps(v)}"
+                    for k, v in sorted(setting.items()))
 
 
 def _sqlite_engine(url: sa.URL) -> sa.Engine:

@@ -89,6 +89,7 @@ def predict(ref: ModelRef, task: Task, *, mode: str = "finetune", seed: int = 0,
     if task.family == "lm":
         preds = [score_lm(bb, str(e.input), stride=task.stride) for e in test]  # type: ignore[attr-defined]
         info["scoring"] = "sliding-window" if bb.causal else "pseudo-log-likelihood"
+        info["tokenizer"] = _tokenizer_id(bb)  # per-token scores compare only within one
     elif mode == "zeroshot":
         from tasks.zeroshot import predict_zeroshot
 
@@ -103,6 +104,15 @@ def predict(ref: ModelRef, task: Task, *, mode: str = "finetune", seed: int = 0,
         preds = tm.predict(test, batch_size)
     info["predict_seconds"] = round(time.time() - t0, 2)
     return Predictions(_rows(test, preds), info)
+
+
+def _tokenizer_id(bb: Backbone) -> str:
+    """16 hex digits naming the backbone's tokenizer (its canonical JSON, else the model's)."""
+    if hasattr(bb.tokenizer, "to_str"):
+        from pretrain.data.tokenizer import tokenizer_sha
+
+        return tokenizer_sha(bb.tokenizer)
+    return f"of-model-{bb.ref.content_hash}"
 
 
 def _check_applicable(kind: str, task: Task, mode: str) -> None:

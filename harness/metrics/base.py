@@ -15,7 +15,6 @@ entry-point group ``harness.metrics`` (``name = "pkg.module:MetricClass"``).
 from __future__ import annotations
 
 import functools
-import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import chain
@@ -23,6 +22,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from harnesskit import resample
 from harnesskit.errors import HarnessError
 from harnesskit.registry import Registry
 
@@ -91,17 +91,25 @@ class Evaluation:
 class Metric:
     """Base class: subclasses set ``name``, ``defaults`` and implement the hooks.
 
-    Hooks: ``_evaluate(predictions, references) -> Evaluation`` and either
-    ``_score_from_sum(total) -> float`` (metrics whose corpus score depends only
-    on the summed statistics: BLEU, chrF, TER, means, LM metrics) or
-    ``_score_from_stats(rows) -> float`` (the corpus score of a subset of rows).
-    ``per_example`` is the corpus score of each single row.
+    Hooks: ``_evaluate(predictions, references) -> Evaluation`` and ``recipe()``:
+    how the corpus score is made from a set of stats rows, as data that
+    :func:`harnesskit.resample.score_from_stats` applies (so the results
+    document can carry it and ``leaderboard compare`` can recompute the corpus
+    score on resamples without importing the metrics). A metric whose score
+    cannot be written as a recipe (distinct-n) returns None and overrides
+    ``_score_from_stats(rows)``. ``per_example`` is the corpus score of each single row.
     """
 
     name: ClassVar[str] = ""
     # option name -> default value; the names are the reference library's.
     defaults: ClassVar[dict[str, Any]] = {}
     higher_is_better: ClassVar[bool] = True
+    # "corpus": the corpus score is made from pooled statistics (BLEU, macro F1, perplexity),
+    # so it is not the mean of the per-example scores; "example": it is that mean.
+    level: ClassVar[str] = "corpus"
+    # True for scores per token of the model's own tokenizer (perplexity): comparable only
+    # between models that share a tokenizer.
+    per_token: ClassVar[bool] = False
     # How the CI is made: "bootstrap" (percentile, resampling rows with replacement)
     # or "jackknife" (delete-1, normal interval; the metric implements _leave_one_out)
     # for corpus statistics that duplicated rows bias, such as distinct-n.
@@ -122,11 +130,20 @@ class Metric:
     def _evaluate(self, predictions: list[Any], references: list[list[str]] | None) -> Evaluation:
         raise NotImplementedError
 
-    def _score_from_stats(self, stats: np.ndarray) -> float:
-        return self._score_from_sum(stats.sum(axis=0))
+    def recipe(self) -> dict[str, Any] | None:
+        """How the corpus score is made from stats rows (see :mod:`harnesskit.resample`)."""
+        return None
 
-    def _score_from_sum(self, total: np.ndarray) -> float:
-        raise NotImplementedError
+    def _score_from_stats(self, stats: np.ndarray) -> float:
+        recipe = self.recipe()
+        if recipe is None:
+            raise NotImplementedError(f"{self.name} has no recipe and no _score_from_stats")
+        return resample.score_from_stats(recipe, stats)
+
+    @property
+    def direction(self) -> str:
+        """``higher`` or ``lower``: which way is better."""
+        return "higher" if self.higher_is_better else "lower"
 
     def _leave_one_out(self, stats: np.ndarray) -> np.ndarray:
         """The corpus score without each row in turn (``ci_method = "jackknife"``)."""
@@ -159,11 +176,11 @@ class Metric:
     def compute_with_examples(
         self, predictions: Sequence[Any], references: Sequence[Sequence[str]] | None = None,
         **ci_options: Any,
-    ) -> tuple[Score, list[float]]:
-        """``compute`` (same keyword options) and ``per_example`` in one pass (BERTScore
-        runs its model once)."""
+    ) -> tuple[Score, list[float], np.ndarray]:
+        """``compute`` (same keyword options), ``per_example`` and the per-example stats rows
+        in one pass (BERTScore runs its model once)."""
         score, stats = self._score(predictions, references, **ci_options)
-        return score, self._rows_scores(stats)
+        return score, self._rows_scores(stats), stats
 
     def _score(self, predictions: Any, references: Any, *, ci: bool = True,
                n_bootstrap: int = 1000, seed: int = 0) -> tuple[Score, np.ndarray]:
@@ -302,17 +319,18 @@ class MeanMetric(Metric):
     Stats rows are ``[score, 1, extra...]``; ``_example_rows`` returns them.
     """
 
+    level = "example"
+
+    def recipe(self) -> dict[str, Any]:
+        return {"kind": "mean"}
+
     def _example_rows(self, predictions: list[Any], references: Any) -> np.ndarray:
         raise NotImplementedError
 
     def _evaluate(self, predictions: list[Any], references: Any) -> Evaluation:
         rows = self._example_rows(predictions, references)
-        total = rows.sum(axis=0)
-        return Evaluation(score=self._score_from_sum(total), details=self._details(total),
+        return Evaluation(score=self._score_from_stats(rows), details=self._details(rows.sum(axis=0)),
                           stats=rows)
-
-    def _score_from_sum(self, total: np.ndarray) -> float:
-        return float(total[0] / total[1]) if total[1] else math.nan
 
     def _details(self, total: np.ndarray) -> dict[str, Any]:
         return {"n": int(total[1])}

@@ -6,8 +6,13 @@ not a mean of per-response ratios), times 100. Responses are split on
 whitespace (``lowercase`` folds case first). References are not used.
 The details also give the ratio over all tokens (Li et al.'s wording
 "scaled by the total number of generated tokens"), which differs for n > 1.
-Responses without a single n-gram (all empty, or all shorter than n) score
-0.0, with a ``note`` in the details, not nan.
+An empty response (nothing but whitespace) counts as such: one n-gram
+occurrence in the denominator that is never distinct, so a generator that
+answers 19 times with nothing and once with ",," scores distinct-1 = 5, not
+100 (the signature says ``empty:counted``); the details give ``empty_share``,
+the percentage of empty responses, which the leaderboard shows beside the
+score. A corpus without a single n-gram scores 0.0, with a ``note`` in the
+details, not nan.
 
 The CI is the delete-1 jackknife normal interval (``ci_method``; the
 signature says ``ci:jackknife``), not the percentile bootstrap: resampling
@@ -34,7 +39,8 @@ def ngrams(tokens: list[str], n: int) -> list[tuple[str, ...]]:
 
 
 class _Distinct(Metric):
-    """Stats rows are ``[response index, n-gram count, token count, run id]``."""
+    """Stats rows are ``[response index, n-gram count (1 for an empty response), token count,
+    run id]``."""
 
     defaults: dict[str, Any] = {"lowercase": False}
     references_required = False
@@ -60,7 +66,7 @@ class _Distinct(Metric):
             uniq = {ids.setdefault(g, len(ids)) for g in grams}
             rows.extend([i] * len(uniq))
             cols.extend(uniq)
-            stats.append([i, len(grams), len(tokens)])
+            stats.append([i, len(grams) if tokens else 1, len(tokens)])
         # Keyed by a run id stored in the rows, so that stats of two systems (paired
         # bootstrap) each resample against their own n-grams.
         run = self._runs = self._runs + 1
@@ -70,11 +76,13 @@ class _Distinct(Metric):
                                           shape=(len(predictions), max(len(ids), 1)))
         arr = np.array([[*row, run] for row in stats], dtype=np.int64)
         total = arr[:, 1].sum()
+        n_empty = int(np.sum(arr[:, 2] == 0))
         details: dict[str, Any] = {
+            "n_empty": n_empty, "empty_share": 100.0 * n_empty / len(arr),
             "n_distinct": len(ids), "n_ngrams": int(total), "n_tokens": int(arr[:, 2].sum()),
             "per_token": 100.0 * len(ids) / arr[:, 2].sum() if arr[:, 2].sum() else None,
             "ci_method": "delete-1 jackknife, score +- 1.96 se"}
-        if not total:
+        if not len(ids):
             details["note"] = (f"no response has a {self.order}-gram (all empty or shorter); "
                                "scored 0")
         return Evaluation(score=self._ratio(len(ids), int(total)), details=details, stats=arr)
@@ -103,7 +111,8 @@ class _Distinct(Metric):
     def signature(self) -> Signature:
         return Signature(self.name, (("n", str(self.order)), ("tok", "whitespace"),
                                      ("case", "lc" if self.options["lowercase"] else "mixed"),
-                                     ("pool", "corpus"), ("ci", "jackknife"),
+                                     ("pool", "corpus"), ("empty", "counted"),
+                                     ("ci", "jackknife"),
                                      ("version", library_version("pretrain-harness"))))
 
 

@@ -50,7 +50,8 @@ class TaskAggregate(Metric):
 
 def score_task_metrics(task: Any, rows: list[dict[str, Any]],
                        n_bootstrap: int) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
-    """Every metric of a self-scoring task with its CI, and the rows with per-example scores."""
+    """Every metric of a self-scoring task with its CI, direction and level (the fields of
+    ``harness.results.MetricResult``), and the rows with per-example scores."""
     lm_version = library_version("lm-eval")
     metrics: dict[str, dict[str, Any]] = {}
     per_example: dict[str, list[float | None]] = {}
@@ -60,12 +61,15 @@ def score_task_metrics(task: Any, rows: list[dict[str, Any]],
         m = TaskAggregate(key, lambda rs, k=key: task.aggregate(k, rs),
                           (("agg", agg), ("task", task.name), ("task_version", str(task.version)),
                            ("lm-eval", lm_version)))
-        s, values = m.compute_with_examples(rows, None, ci=n_bootstrap > 0,
-                                            n_bootstrap=max(n_bootstrap, 1), seed=0)
+        s, values, _ = m.compute_with_examples(rows, None, ci=n_bootstrap > 0,
+                                               n_bootstrap=max(n_bootstrap, 1), seed=0)
         per_example[key] = [None if np.isnan(v) else v for v in values]
+        # lm-eval's aggregation is code, not a recipe: compare cannot recompute it (recipe None)
         metrics[key] = {"score": s.score, "ci": list(s.ci) if s.ci else None,
                         "signature": s.signature, "details": s.details, "options": {},
-                        "higher_is_better": task.higher_is_better(key, rows)}
+                        "direction": "lower" if task.higher_is_better(key, rows) is False
+                        else "higher",
+                        "level": "example" if agg == "mean" else "corpus", "recipe": None}
     scored = [{**row, "scores": {name: vals[i] for name, vals in per_example.items()}}
               for i, row in enumerate(rows)]
     return metrics, scored

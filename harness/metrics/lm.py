@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -124,21 +124,19 @@ class _LMMetric(Metric):
     text_inputs = False
     references_required = False
     higher_is_better = False
-    detail_key = ""
     unit = "token"
     needs_correct = False  # token_correct is required
+    ratio: ClassVar[dict[str, Any]] = {}  # the recipe: which pooled sums make the score
 
     def _evaluate(self, predictions: list[Any], references: Any) -> Evaluation:
         need = self.needs_correct
         stats = np.array([_doc_row(i, d, need) for i, d in enumerate(predictions)],
                          dtype=np.float64)
-        total = stats.sum(axis=0)
-        return Evaluation(score=self._score_from_sum(total),
-                          details=lm_details(total, len(stats)), stats=stats)
+        return Evaluation(score=self._score_from_stats(stats),
+                          details=lm_details(stats.sum(axis=0), len(stats)), stats=stats)
 
-    def _score_from_sum(self, total: np.ndarray) -> float:
-        value = lm_details(total, 0)[self.detail_key]
-        return math.nan if value is None else float(value)
+    def recipe(self) -> dict[str, Any]:
+        return dict(self.ratio)
 
     def signature(self) -> Signature:
         return Signature(self.name, (("unit", self.unit), ("pool", "tokens"),
@@ -151,7 +149,8 @@ class Perplexity(_LMMetric):
     """Token-level perplexity exp(-sum logp / tokens), pooled over documents."""
 
     name = "perplexity"
-    detail_key = "perplexity"
+    per_token = True
+    ratio: ClassVar[dict[str, Any]] = {"kind": "ratio", "num": _NLL, "den": _TOK, "exp": True}
 
 
 @register_metric
@@ -159,8 +158,9 @@ class CrossEntropy(_LMMetric):
     """Cross-entropy in nats per token, pooled over documents."""
 
     name = "cross_entropy"
-    detail_key = "cross_entropy"
     unit = "nats/token"
+    per_token = True
+    ratio: ClassVar[dict[str, Any]] = {"kind": "ratio", "num": _NLL, "den": _TOK}
 
 
 @register_metric
@@ -168,8 +168,9 @@ class BitsPerByte(_LMMetric):
     """Bits per UTF-8 byte, comparable across tokenizers."""
 
     name = "bits_per_byte"
-    detail_key = "bits_per_byte"
     unit = "bits/byte"
+    ratio: ClassVar[dict[str, Any]] = {"kind": "ratio", "num": _NLL, "den": _BYTES,
+                                       "scale": 1.0 / LN2}
 
 
 @register_metric
@@ -177,7 +178,8 @@ class TokenAccuracy(_LMMetric):
     """Next-token accuracy (0-100): share of tokens whose argmax is the target."""
 
     name = "token_accuracy"
-    detail_key = "token_accuracy"
     higher_is_better = True
     unit = "percent"
     needs_correct = True
+    per_token = True
+    ratio: ClassVar[dict[str, Any]] = {"kind": "ratio", "num": _OK, "den": _TOK, "scale": 100.0}

@@ -64,8 +64,8 @@ class _Sacrebleu(Metric):
         full = self._lib._compute_score_from_stats(list(stats.sum(axis=0)))
         return Evaluation(score=float(full.score), details=self._details(full), stats=stats)
 
-    def _score_from_sum(self, total: np.ndarray) -> float:
-        return float(self._lib._compute_score_from_stats(list(total)).score)
+    def recipe(self) -> dict[str, Any]:
+        return {"kind": "sacrebleu", "class": self.lib_class, "options": dict(self.options)}
 
     def _details(self, full: Any) -> dict[str, Any]:
         return {"formatted": full.format(signature="", score_only=False).strip()}

@@ -49,7 +49,11 @@ def test_gpt_and_bert_on_three_families(ckpts, task_dir: Path, tmp_path: Path) -
     na = by[("bert-a", "fixture-en-de", 0)]
     assert na.status == "not_applicable" and "cannot generate" in na.reason
     lm = by[("bert-a", "fixture-lm", 0)]
-    assert lm.status == "ok" and lm.score("perplexity") > 1
+    # pseudo-log-likelihood is not a causal model's likelihood: its own columns (issue 11)
+    assert lm.status == "ok" and lm.score("pseudo_perplexity") > 1
+    assert "perplexity" not in lm.metrics and "bits_per_byte" not in lm.metrics
+    assert by[("gpt-a", "fixture-lm", 0)].metrics["perplexity"].unit.startswith(
+        "tokens of tokenizer ")
     assert by[("gpt-a", "fixture-lm", 0)].data["mode"] == "lm"
     text = render(out / "harness.sqlite", task="fixture-en-de")
     assert "not applicable: a bert encoder cannot generate text" in text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 from harness.metrics import Metric, list_metrics, load_metric, register_metric
@@ -162,9 +163,46 @@ def test_cli_style_options_reach_the_library() -> None:
 
 def test_compute_with_examples_is_compute_plus_per_example() -> None:
     m = load_metric("rougeL")
-    score, per = m.compute_with_examples(HYPS, REFS)
+    score, per, stats = m.compute_with_examples(HYPS, REFS)
     assert score == m.compute(HYPS, REFS)
     assert per == m.per_example(HYPS, REFS)
+    assert stats.shape[0] == len(HYPS)
+
+
+LM_DOCS = [{"token_logprobs": [-1.0, -2.5, -0.2], "token_correct": [True, False, True],
+            "n_bytes": 11, "n_words": 2},
+           {"token_logprobs": [-0.7, -3.0], "token_correct": [False, True], "n_bytes": 7,
+            "n_words": 1}]
+
+
+@pytest.mark.parametrize("name", ["bleu", "chrf", "ter", "accuracy", "macro_f1", "micro_f1",
+                                  "exact_match", "token_f1", "rouge1", "perplexity",
+                                  "bits_per_byte", "cross_entropy", "token_accuracy"])
+def test_the_recipe_recorded_as_data_recomputes_the_score(name: str) -> None:
+    """What a results document records (recipe + per-example stats, through JSON) gives back
+    the metric's own corpus score, on the corpus and on a subset: compare relies on it."""
+    import json
+
+    from harnesskit.resample import score_from_stats
+
+    m = load_metric(name)
+    preds, refs = (LM_DOCS, None) if not m.text_inputs else (
+        (["a", "b", "a", "c"], [["a"], ["b"], ["b"], ["c"]]) if name.endswith(("accuracy", "_f1"))
+        and name != "token_f1" else (HYPS, REFS))
+    score, _, stats = m.compute_with_examples(preds, refs, ci=False)
+    recipe = json.loads(json.dumps(m.recipe()))
+    rows = np.array(json.loads(json.dumps(stats.tolist())))
+    assert score_from_stats(recipe, rows) == pytest.approx(score.score, rel=1e-12)
+    sub = rows[[0, 0, 1]]
+    assert score_from_stats(recipe, sub) == pytest.approx(m._score_from_stats(stats[[0, 0, 1]]))
+
+
+def test_direction_and_level_come_from_the_metric_classes() -> None:
+    lower = {n for n in list_metrics() if load_metric(n).direction == "lower"}
+    assert lower == {"perplexity", "bits_per_byte", "cross_entropy", "ter"}
+    example = {n for n in ("accuracy", "micro_f1", "exact_match", "rouge1", "macro_f1", "bleu",
+                           "distinct_1") if load_metric(n).level == "example"}
+    assert example == {"accuracy", "micro_f1", "exact_match", "rouge1"}
 
 
 def test_tuples_and_generators_are_accepted() -> None:

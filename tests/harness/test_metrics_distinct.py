@@ -11,9 +11,11 @@ RESPONSES = ["a b a b", "a c", "I don't know", "I don't know"]
 
 
 def _brute(responses: list[str], n: int) -> float:
+    """Li et al.'s ratio, each empty response counted as one n-gram that is never distinct."""
     grams = [tuple(t[i : i + n]) for r in responses for t in [r.split()]
              for i in range(len(t) - n + 1)]
-    return 100.0 * len(set(grams)) / len(grams)
+    empty = sum(not r.split() for r in responses)
+    return 100.0 * len(set(grams)) / max(len(grams) + empty, 1)
 
 
 def test_hand_computed_values() -> None:
@@ -92,9 +94,12 @@ def test_ci_is_a_jackknife_interval_around_the_score() -> None:
         se = np.sqrt(59 / 60 * np.sum((loo - loo.mean()) ** 2))
         assert s.ci == pytest.approx((s.score - 1.959964 * se, s.score + 1.959964 * se))
         # Why not the bootstrap: its resamples (with repeats) score lower on average.
-        from harness.metrics.bootstrap import resample_scores
+        from harnesskit.resample import bootstrap_scores
 
-        assert resample_scores(m, m.stats(responses), 300, 0).mean() < s.score - 1.0
+        stats = m.stats(responses)
+        resampled = bootstrap_scores(lambda i, m=m, st=stats: m._score_from_stats(st[i]),
+                                     len(stats), 300, 0)
+        assert resampled.mean() < s.score - 1.0
 
 
 def test_all_empty_scores_zero_with_a_note() -> None:
@@ -103,7 +108,19 @@ def test_all_empty_scores_zero_with_a_note() -> None:
         assert s.score == 0.0 and s.ci == (0.0, 0.0)
         assert "scored 0" in s.details["note"]
     s = load_metric("distinct_2").compute(["one", "two words", ""])
-    assert s.score == 100.0 and "note" not in s.details
+    assert s.score == 50.0 and "note" not in s.details  # the empty reply counts, "one" has no bigram
+    assert s.details["empty_share"] == pytest.approx(100 / 3)
+
+
+def test_empty_outputs_count_as_such() -> None:
+    """Issue 11: 19 empty replies and ",," scored distinct-1 = 100 and beat the retrieval
+    baseline; an empty reply is now a (never distinct) response."""
+    replies = [""] * 19 + [",,"]
+    d1 = load_metric("distinct_1").compute(replies)
+    assert d1.score == pytest.approx(5.0) and d1.details["empty_share"] == pytest.approx(95.0)
+    assert "|empty:counted|" in d1.signature
+    assert load_metric("distinct_2").compute(replies).score == 0.0
+    assert d1.score == pytest.approx(_brute(replies, 1))
 
 
 def test_paired_jackknife_no_difference_and_a_real_one() -> None:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from harness.results import (
+    ResultDoc,
     predictions_path,
     result_path,
     stable_hash,
@@ -48,7 +49,7 @@ def make_result(out: Path, model: str, task: str, *, seed: int = 0, family: str 
            "predictions": ppath.name if status == "ok" else None, "n_examples": n,
            "config": config, "timings": {"infer_s": 1.0, "score_s": 0.5},
            "versions": {"python": "3.11", "sacrebleu": "2.4"}, "created": time.time()}
-    res = write_result(result_path(out, model, task, seed), doc)
+    res = write_result(result_path(out, model, task, seed), ResultDoc.from_dict(doc))
     return {**res.data, "_path": str(res.path)}
 
 

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from tasks.decoding import beam_search, greedy
-from tasks.models import load_backbone
 from tasks.modelref import resolve_model
+from tasks.models import load_backbone
 
 PROMPTS = ["the house 3 is big.", "how are you 7?", "Some words come first. The cat"]
 
