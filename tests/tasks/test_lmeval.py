@@ -117,11 +117,11 @@ def test_eval_records_reuses_and_ranks(folder, tiny_gpt, tmp_path, monkeypatch) 
     assert mc.status == "ok" and mc.data["n_examples"] == 10
     assert mc.data["task"]["lmeval_version"] and mc.data["task"]["config_hash"]
     assert mc.data["task"]["version"] == "2.0" and mc.data["versions"]["lm-eval"] == "0.4.13"
-    lo, hi = mc.metrics["acc"]["ci"]
-    assert lo <= mc.metrics["acc"]["score"] <= hi
+    lo, hi = mc.metrics["acc"].ci
+    assert lo <= mc.metrics["acc"].score <= hi
     rows = [json.loads(x) for x in (mc.path.parent / "predictions.jsonl").read_text().splitlines()]
     assert [r["scores"]["acc"] for r in rows] == [r["items"]["acc"] for r in rows]
-    assert mc.metrics["acc"]["score"] == pytest.approx(sum(r["items"]["acc"] for r in rows) / 10)
+    assert mc.metrics["acc"].score == pytest.approx(sum(r["items"]["acc"] for r in rows) / 10)
     group = by_task["lmeval:lmx_group"]
     assert group.data["n_examples"] == 16  # 10 + 6 documents, weighted by size
     # A second identical run reuses every lmeval: result: lm-eval is never called again.

@@ -77,8 +77,9 @@ def _hf_folder(root: Path, name: str, config: dict) -> Path:
     ({"model_type": "qwen2"}, "hf-causal"),
 ])
 def test_hf_kind_from_config(tmp_path, config, kind) -> None:
-    ref = resolve_model(f"hf:{_hf_folder(tmp_path, 'm', config)}")
-    assert ref.kind == kind and ref.is_hf and ref.name == "hf-m" and ref.params is None
+    from tasks.modelref import hf_kind
+
+    assert hf_kind(config, tmp_path) == kind
 
 
 @pytest.mark.parametrize("config", [
@@ -87,9 +88,11 @@ def test_hf_kind_from_config(tmp_path, config, kind) -> None:
     {"model_type": "resnet", "architectures": ["ResNetForImageClassification"]},
 ])
 def test_hf_folder_that_is_neither_fails_naming_it(tmp_path, config) -> None:
+    from tasks.modelref import hf_kind
+
     folder = _hf_folder(tmp_path, "odd", config)
     with pytest.raises(HarnessError) as info:
-        resolve_model(f"hf:{folder}")
+        hf_kind(config, folder)
     assert str(folder) in info.value.one_line() and "\n" not in info.value.one_line()
 
 
