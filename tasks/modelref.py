@@ -186,11 +186,27 @@ def _resolve_ours(spec: str, given: Path) -> ModelRef:
                            hint="the checkpoint is damaged; use an earlier one") from None
     with torch.device("meta"):
         n_params = int(build_model(cfg.model).num_params())
+    _check_sizes(ckpt)
     name = _our_name(given, ckpt)
     return ModelRef(spec=spec, kind=cfg.model.arch, path=ckpt, content_hash=content_hash(ckpt),
                     name=name, id=name, config=raw, step=_int(state.get("step")),
                     tokens=_int(state.get("tokens")) or None, params=n_params,
                     run=_run_dir(given, ckpt))
+
+
+def _check_sizes(ckpt: Path) -> None:
+    """Every file the manifest lists, at its listed size: a truncated or missing file fails
+    here, before any model work (the loader verifies the sha256s)."""
+    if not (ckpt / "MANIFEST.json").is_file():
+        return
+    for name, size, _ in _manifest_entries(ckpt / "MANIFEST.json"):
+        f = ckpt / name
+        have = f.stat().st_size if f.is_file() else None
+        if have != size:
+            state = "missing" if have is None else f"truncated or altered ({have:,} bytes, " \
+                                                   f"manifest says {size:,})"
+            raise HarnessError(f"checkpoint file {f} is {state}",
+                               hint="the checkpoint is damaged; use an earlier one")
 
 
 def _int(value: Any) -> int | None:

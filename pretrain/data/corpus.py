@@ -240,10 +240,16 @@ def ensure_corpus(name_or_dir: str | Path, cache_root: str | Path) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     # Several processes (DDP ranks, parallel tests) may ask at once: one builds, the
     # others wait on the lock and then find the finished corpus.
-    with _locked(target.with_name(f".{safe}.lock")):
-        if _is_current(target):
-            return target
-        return build_corpus(str(name_or_dir), target)
+    lock = target.with_name(f".{safe}.lock")
+    try:
+        with _locked(lock):
+            if _is_current(target):
+                return target
+            return build_corpus(str(name_or_dir), target)
+    except BaseException:
+        if not target.exists():  # a source that fails leaves no lock file behind either
+            lock.unlink(missing_ok=True)  # (builds are atomic: a racing builder is harmless)
+        raise
 
 
 def _is_current(target: Path) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -14,21 +15,8 @@ from tasks.hfcheck import check_hf_folder
 from tasks.modelref import resolve_model
 from tasks.models import load_backbone
 
-WORDS = "the quick brown fox jumps over lazy dog . a cat sat on mat".split()
-
-
-def tiny_hf_encoder(out: Path, *, tokenizer: bool = True) -> Path:
-    """A real (tiny, random) BertModel saved by transformers, with a WordPiece vocab."""
-    from transformers import BertConfig, BertModel, BertTokenizerFast
-
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS]
-    cfg = BertConfig(vocab_size=len(vocab), hidden_size=16, num_hidden_layers=1,
-                     num_attention_heads=2, intermediate_size=32, max_position_embeddings=64)
-    BertModel(cfg).save_pretrained(str(out))
-    if tokenizer:
-        # (transformers 5 ignores vocab_file=: pass the vocabulary itself)
-        BertTokenizerFast(vocab={w: i for i, w in enumerate(vocab)}).save_pretrained(str(out))
-    return out
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "harness"))
+from hf_fixtures import tiny_hf_encoder  # noqa: E402
 
 
 @pytest.fixture(scope="module")
