@@ -76,7 +76,7 @@ def task_manager(task: LmevalTask) -> Any:
     """lm-eval's TaskManager over only the folders this task needs (not all 14,000 YAMLs)."""
     from lm_eval.tasks import TaskManager
 
-    folders = ix.folders(task.bare, task._index)
+    folders = ix.folders(task.bare, task.index)
     return TaskManager(include_path=[str(f) for f in folders], include_defaults=False)
 
 
@@ -254,8 +254,8 @@ def aggregate(task: LmevalTask, key: str, rows: list[dict[str, Any]]) -> float:
     from lm_eval.api.metrics import aggregate_subtask_metrics
 
     weight = True
-    for agg in task._agg_configs():
-        if key in task._agg_keys(agg):
+    for agg in task.agg_configs():
+        if key in task.agg_keys(agg):
             weight = bool(agg.get("weight_by_size", True))
     values, sizes = [], []
     for leaf in task.leaf_names:

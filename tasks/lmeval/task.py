@@ -61,7 +61,7 @@ class LmevalTask(Task):
         self.name = PREFIX + bare  # type: ignore[misc]  (an instance name per lm-eval task)
         self.entry = ix.entry(bare, index)
         self.leaf_names = ix.leaves(bare, index)
-        self._index = index
+        self.index = index
         memo: dict[Path, dict[str, Any]] = {}
         self.configs = {leaf: ix.merged_config(Path(index[leaf].path), memo, True)  # type: ignore[arg-type]
                         for leaf in self.leaf_names if leaf in index and index[leaf].path}
@@ -84,17 +84,17 @@ class LmevalTask(Task):
         if self.entry.kind == "task":
             return self.leaf_metric_keys(self.bare)
         if self.entry.kind == "group" and self.group_config.get("aggregate_metric_list"):
-            return [k for agg in self._agg_configs() for k in self._agg_keys(agg)]
+            return [k for agg in self.agg_configs() for k in self.agg_keys(agg)]
         keys: list[str] = []   # a tag, or a group without aggregation: every leaf's own keys
         for leaf in self.leaf_names:
             keys += [f"{leaf}/{k}" for k in self.leaf_metric_keys(leaf)]
         return keys
 
-    def _agg_configs(self) -> list[dict[str, Any]]:
+    def agg_configs(self) -> list[dict[str, Any]]:
         aggs = self.group_config.get("aggregate_metric_list") or []
         return [a for a in (aggs if isinstance(aggs, list) else [aggs]) if isinstance(a, dict)]
 
-    def _agg_keys(self, agg: dict[str, Any]) -> list[str]:
+    def agg_keys(self, agg: dict[str, Any]) -> list[str]:
         metric = str(agg["metric"])
         filters = agg.get("filter_list")
         if filters is None:  # lm-eval discovers them from the leaf tasks' results
@@ -109,8 +109,8 @@ class LmevalTask(Task):
             from tasks.lmeval import INSTALL_HINT
 
             return False, f"lm-eval is not installed: {INSTALL_HINT}"
-        ok, why = ix.availability(self.bare, self._index)
-        return bool(ok), why if ok is not None else why
+        ok, why = ix.availability(self.bare, self.index)
+        return ok is not False, why  # None (not checkable offline): let lm-eval try
 
     def data_hash(self) -> str:
         """sha256 (16 hex) of the data, the merged YAML configs and their Python helpers."""
@@ -119,7 +119,7 @@ class LmevalTask(Task):
             h.update(json.dumps([self.group_config, self.configs], sort_keys=True,
                                 default=str).encode())
             for leaf in self.leaf_names:
-                for part in _fingerprint(self._index.get(leaf), self.configs.get(leaf, {})):
+                for part in _fingerprint(self.index.get(leaf), self.configs.get(leaf, {})):
                     h.update(part.encode())
             self._hash = h.hexdigest()[:16]
         return self._hash

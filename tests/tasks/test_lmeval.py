@@ -143,3 +143,12 @@ def test_eval_records_reuses_and_ranks(folder, tiny_gpt, tmp_path, monkeypatch) 
              n_bootstrap=50)
     comps = compare(out / "harness.sqlite", "gpt", "other", task="lmeval:lmx_mc", n_boot=200)
     assert {c.metric for c in comps} == {"acc", "acc_norm"} and all(c.n == 10 for c in comps)
+
+
+def test_chat_template_needs_one(folder, tiny_gpt, tmp_path) -> None:
+    pytest.importorskip("lm_eval")
+    from harness.evaluator import evaluate
+
+    with pytest.raises(HarnessError, match="has no chat template"):
+        evaluate([tiny_gpt], "lmeval:lmx_mc", include=[folder], out=tmp_path / "res",
+                 chat_template=True, n_bootstrap=0)

@@ -97,3 +97,31 @@ def test_index_names_equal_their_task_managers() -> None:
         assert ours[name].path == (str(e.yaml_path) if e.yaml_path else None), name
         if e.kind.name == "TAG":
             assert sorted(ours[name].members) == sorted(e.tags), name
+
+
+def test_few_shot_contexts_and_seed_as_lmeval(setup, tiny_gpt, monkeypatch) -> None:
+    """--num-fewshot 2 draws lm-eval's few-shot examples with its seed: identical prompts and
+    per-document values to lm-eval's hf model with num_fewshot=2."""
+    from lm_eval import simple_evaluate
+    from lm_eval.tasks import TaskManager
+
+    from harness.evaluator import evaluate
+
+    folder, hf_dir, root = setup
+    monkeypatch.chdir(root)
+    theirs = simple_evaluate(model="hf", model_args={"pretrained": str(hf_dir), "dtype": "float32"},
+                             tasks=["lmx_mc"], num_fewshot=2, batch_size=1, device="cpu",
+                             task_manager=TaskManager(include_path=str(folder),
+                                                      include_defaults=False),
+                             bootstrap_iters=0, log_samples=True)
+    (result,) = evaluate([tiny_gpt], "lmeval:lmx_mc", include=[folder], out=root / "fewshot",
+                         precision="fp32", n_bootstrap=0, num_fewshot=2)
+    assert result.data["config"]["num_fewshot"] == 2
+    rows = {int(json.loads(x)["id"].rsplit("/", 1)[1]): json.loads(x) for x in
+            (result.path.parent / result.data["predictions"]).read_text().splitlines()}
+    for sample in theirs["samples"]["lmx_mc"]:
+        row = rows[sample["doc_id"]]
+        assert row["input"] == sample["arguments"][0][0]  # the same two shots, in order
+        assert row["input"].count("Answer:") == 3
+        for m in ("acc", "acc_norm"):
+            assert row["items"][m] == sample[m]
