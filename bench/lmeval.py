@@ -64,8 +64,22 @@ def bench_reuse(tmp: Path) -> None:
             "--out", str(tmp / "res"), "--precision", "fp32"]
     first = timed(args, env)
     second = timed(args, env)
-    print(f"eval of {len(ALL_TASKS) + 1} lmeval: tasks: first {first:.1f} s, identical rerun "
-          f"{second:.2f} s: {first / second:.1f}x faster (goal >= 10x)")
+    print(f"harness eval of {len(ALL_TASKS) + 1} lmeval: tasks (fresh processes): first "
+          f"{first:.1f} s, identical rerun {second:.2f} s: {first / second:.1f}x faster "
+          "(goal >= 10x; the rerun's time is mostly start-up: imports and the model's description)")
+    os.environ.update(env)
+    from harness.evaluator import evaluate
+    from tasks.modelref import resolve_model
+
+    ref = resolve_model(str(ckpt))  # the CLI resolves it once too; time the evaluation itself
+    kw = {"include": [folder], "precision": "fp32", "out": tmp / "res2"}
+    t0 = time.perf_counter()
+    evaluate([ref], tasks, **kw)
+    t1 = time.perf_counter()
+    evaluate([ref], tasks, **kw)
+    t2 = time.perf_counter()
+    print(f"evaluate() in one process: first {t1 - t0:.1f} s, identical rerun {t2 - t1:.2f} s: "
+          f"{(t1 - t0) / (t2 - t1):.0f}x faster")
 
 
 def main() -> None:

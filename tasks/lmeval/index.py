@@ -207,11 +207,20 @@ def ensure_index() -> Path | None:
     return cache
 
 
+_MEMO: dict[Path, dict[str, Entry]] = {}
+
+
 def _builtin_index() -> dict[str, Entry]:
-    """The installed lm-eval's index, cached per version in the data home."""
+    """The installed lm-eval's index, cached per version in the data home (and per process)."""
     root, cache = builtin_root(), cache_path()
     if root is None or cache is None:
         return {}
+    if cache not in _MEMO:
+        _MEMO[cache] = _read_or_build(root, cache)
+    return _MEMO[cache]
+
+
+def _read_or_build(root: Path, cache: Path) -> dict[str, Entry]:
     try:
         data = json.loads(cache.read_text())
         if data.get("format") == INDEX_FORMAT and data.get("root") == str(root):
@@ -263,12 +272,38 @@ def is_lmeval_folder(folder: str | Path) -> bool:
     return False
 
 
-def load_index() -> dict[str, Entry]:
-    """Every lm-eval name: the installed package's, then ``--include`` folders (which win)."""
-    index = dict(_builtin_index())
+def included_index() -> dict[str, Entry]:
+    """The names defined by the ``--include`` folders (later folders win)."""
+    index: dict[str, Entry] = {}
     for folder in _INCLUDES:
         index.update(scan(folder, full=True))
     return index
+
+
+def load_index() -> dict[str, Entry]:
+    """Every lm-eval name: the installed package's, then ``--include`` folders (which win)."""
+    return {**_builtin_index(), **included_index()}
+
+
+def index_for(name: str) -> dict[str, Entry]:
+    """An index that defines ``name`` and everything under it: the ``--include`` folders alone
+    when they do (a rerun of one's own YAMLs never reads the 14,000-name index), else all."""
+    own = included_index()
+    if name in own and all(m in own for n in _under(name, own) for m in own[n].members):
+        return own
+    return load_index()
+
+
+def _under(name: str, index: dict[str, Entry]) -> set[str]:
+    """``name`` and every group or tag below it."""
+    out, todo = set(), [name]
+    while todo:
+        n = todo.pop()
+        if n in out or n not in index:
+            continue
+        out.add(n)
+        todo.extend(index[n].members)
+    return out
 
 
 def entry(name: str, index: dict[str, Entry] | None = None) -> Entry:

@@ -203,7 +203,7 @@ def get_lmeval_task(name: str) -> LmevalTask:
     bare = name[len(PREFIX):] if name.startswith(PREFIX) else name
     key = (bare, tuple(ix.includes()))
     if key not in _TASKS:
-        _TASKS[key] = LmevalTask(bare, ix.load_index())
+        _TASKS[key] = LmevalTask(bare, ix.index_for(bare))
     return _TASKS[key]
 
 
