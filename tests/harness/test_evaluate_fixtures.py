@@ -68,6 +68,20 @@ def registered_tasks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
 
 
+def load_module(path: Path, name: str):  # type: ignore[no-untyped-def]
+    """A helper module of another test folder, loaded by path under a name of its own (putting
+    that folder on sys.path would let its conftest.py shadow others imported by name)."""
+    import importlib.util
+    import sys
+
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)  # type: ignore[union-attr]
+        sys.modules[name] = module
+    return sys.modules[name]
+
+
 def make_checkpoint(out: Path, arch: str, seed: int = 0) -> Path:
     """A tiny randomly initialised model (2 layers, 32 wide) saved as a weights-only checkpoint."""
     import dataclasses

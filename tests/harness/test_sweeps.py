@@ -16,11 +16,12 @@ import torch
 from click.testing import CliRunner
 
 sys.path.insert(0, str(Path(__file__).parent))
-sys.path.insert(0, str(Path(__file__).parent.parent / "pretrain"))
-sys.path.insert(0, str(Path(__file__).parent.parent / "leaderboards"))
 import test_evaluate_fixtures as fx  # noqa: E402
-from corpus_fixtures import make_corpus  # noqa: E402
-from test_html_page import CHROMIUM, _chromium_dump  # noqa: E402
+make_corpus = fx.load_module(Path(__file__).parent.parent / "pretrain" / "corpus_fixtures.py",
+                             "pretrain_corpus_fixtures").make_corpus
+_page = fx.load_module(Path(__file__).parent.parent / "leaderboards" / "test_html_page.py",
+                       "leaderboards_html_page")
+CHROMIUM, _chromium_dump = _page.CHROMIUM, _page._chromium_dump
 
 TASKS = ["fixture-lm", "fixture-topics"]
 SETS = ["model.n_layer=1", "model.n_head=2", "model.n_embd=32", "model.block_size=32",

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
-sys.path.insert(0, str(Path(__file__).parent.parent / "pretrain"))
 import test_evaluate_fixtures as fx  # noqa: E402
-from corpus_fixtures import make_corpus  # noqa: E402
+make_corpus = fx.load_module(Path(__file__).parent.parent / "pretrain" / "corpus_fixtures.py",
+                             "pretrain_corpus_fixtures").make_corpus
 
 HARNESS = [sys.executable, "-m", "harness", "--quiet"]
 SETS = ["model.n_layer=1", "model.n_head=2", "model.n_embd=32", "model.block_size=32",

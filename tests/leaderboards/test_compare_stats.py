@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import sys
+import importlib.util
 from pathlib import Path
 
 import pytest
@@ -12,8 +12,13 @@ from statsmodels.stats.multitest import multipletests
 from leaderboards.compare import compare, render
 from leaderboards.store import open_store
 
-sys.path.insert(0, str(Path(__file__).parent))
-from conftest import make_result  # noqa: E402
+# Loaded by path under its own name: importing "conftest" by name would shadow other
+# folders' conftest modules for the rest of the session.
+_spec = importlib.util.spec_from_file_location("leaderboards_fixtures",
+                                               Path(__file__).with_name("conftest.py"))
+_fixtures = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_fixtures)
+make_result = _fixtures.make_result
 
 
 def test_mcnemar_beside_bootstrap_and_holm_over_the_comparisons(filled_store: Path) -> None:
