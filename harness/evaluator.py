@@ -140,7 +140,7 @@ def evaluate(models: Sequence[str | Path | ModelRef], tasks: str | Sequence[str]
              batch_size: int = 16, n_bootstrap: int = 1000, rescore: bool = False,
              include: Sequence[str | Path] = (), precision: str = "bf16",
              overrides: dict[str, Any] | None = None, num_fewshot: int | None = None,
-             chat_template: bool = False) -> list[Result]:
+             chat_template: bool = False, executor: Any = None) -> list[Result]:
     """Evaluate every model on every task with every seed; return one Result per job.
 
     ``models``: resolved :class:`ModelRef` s (the CLI resolves each ``--model`` once), or
@@ -150,6 +150,8 @@ def evaluate(models: Sequence[str | Path | ModelRef], tasks: str | Sequence[str]
     predictions without running any model. ``batch_size`` only changes speed.
     ``overrides`` replace the tasks' fine-tuning defaults (``{"epochs": 1}``).
     ``num_fewshot`` and ``chat_template`` are passed to ``lmeval:`` tasks.
+    ``executor`` runs the planned jobs (:mod:`harness.executors`: local processes, Ray,
+    Slurm, torchrun data-parallel); None runs them one by one in this process.
     """
     from leaderboards.store import open_store
 
@@ -161,12 +163,24 @@ def evaluate(models: Sequence[str | Path | ModelRef], tasks: str | Sequence[str]
     refs = [r.with_id(claim_model_dir(out, r)) for r in resolve_models(models)]
     seeds = sorted(set(int(s) for s in seeds)) or [0]
     jobs = plan(refs, task_objs, cfg, seeds, baselines)
-    results = []
+    db = db or out / "harness.sqlite"
     # Every input is checked above, and the places we write are checked here: a read-only
     # results folder or store fails now, not after hours of model work.
     check_writable_dir(out, "results folder")
-    with open_store(db or out / "harness.sqlite") as store:
+    with open_store(db) as store:
         store.check_writable()
+    if executor is None:
+        return run_here(jobs, cfg, out, db, batch_size=batch_size, rescore=rescore)
+    return executor.run(jobs, cfg, out=out, db=db, batch_size=batch_size, rescore=rescore)
+
+
+def run_here(jobs: Sequence[Job], cfg: EvalConfig, out: Path, db: str | Path, *,
+             batch_size: int = 16, rescore: bool = False) -> list[Result]:
+    """Every job in turn in this process, through one store connection."""
+    from leaderboards.store import open_store
+
+    results = []
+    with open_store(db) as store:
         progress = bar(jobs, desc="eval", unit="job")
         for job in progress:
             progress.set_postfix_str(f"{job.model.id} on {job.task.name} seed {job.seed}")
