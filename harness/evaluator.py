@@ -260,20 +260,14 @@ def run_job(job: Job, cfg: EvalConfig, out: Path, store: Any, *, batch_size: int
             rescore: bool = False) -> Result:
     """Reuse, re-score or run one job, then record it."""
     chash, infer_key, score_key = job.keys(cfg)
-    mode_dir = job.mode if job.mode in MODES else "finetune"
-    tag = setting_tag(job.setting(cfg))
-    rpath = result_path(out, job.model.id, job.task.name, job.seed, mode_dir, tag)
-    ppath = predictions_path(out, job.model.id, job.task.name, job.seed, mode_dir, tag)
-    sidecar = rpath.with_name(f"infer-seed-{job.seed}.json")
-    if not rescore and rpath.is_file():
-        old = read_json(rpath)
-        if old.get("key") == infer_key and old.get("score_key") == score_key and (
-                old.get("status") != "ok" or ppath.is_file()):
-            store.put(old, path=str(rpath))  # idempotent: the row exists even in a new store
-            return read_result(rpath)
+    rpath, ppath, sidecar = job_files(job, cfg, out)
+    old = finished(rpath, ppath, infer_key, score_key) if not rescore else None
+    if old is not None:
+        store.put(old, path=str(rpath))  # idempotent: the row exists even in a new store
+        return read_result(rpath)
     t0 = time.perf_counter()
-    meta = read_json(sidecar) if sidecar.is_file() and ppath.is_file() else {}
-    if meta.get("key") != infer_key:
+    meta = saved_inference(sidecar, ppath, infer_key)
+    if meta is None:
         meta = infer(job, cfg, ppath, sidecar, infer_key, batch_size=batch_size)
     doc = base_document(job, cfg, chash, infer_key, score_key, meta)
     if meta["status"] == "ok":
@@ -292,17 +286,62 @@ def run_job(job: Job, cfg: EvalConfig, out: Path, store: Any, *, batch_size: int
     return result
 
 
+def job_files(job: Job, cfg: EvalConfig, out: Path) -> tuple[Path, Path, Path]:
+    """(results document, predictions, inference sidecar) of one job."""
+    mode_dir = job.mode if job.mode in MODES else "finetune"
+    tag = setting_tag(job.setting(cfg))
+    rpath = result_path(out, job.model.id, job.task.name, job.seed, mode_dir, tag)
+    ppath = predictions_path(out, job.model.id, job.task.name, job.seed, mode_dir, tag)
+    return rpath, ppath, rpath.with_name(f"infer-seed-{job.seed}.json")
+
+
+def finished(rpath: Path, ppath: Path, infer_key: str, score_key: str) -> dict[str, Any] | None:
+    """The job's results document when it is complete under these keys, else None."""
+    if not rpath.is_file():
+        return None
+    old = read_json(rpath)
+    if old.get("key") == infer_key and old.get("score_key") == score_key and (
+            old.get("status") != "ok" or ppath.is_file()):
+        return old
+    return None
+
+
+def saved_inference(sidecar: Path, ppath: Path, infer_key: str) -> dict[str, Any] | None:
+    """Stage 1's record when its predictions are saved under this key, else None."""
+    meta = read_json(sidecar) if sidecar.is_file() and ppath.is_file() else {}
+    return meta if meta.get("key") == infer_key else None
+
+
+def needs_model(job: Job, cfg: EvalConfig, out: Path, rescore: bool = False) -> bool:
+    """True when :func:`run_job` would run the model (no saved predictions to reuse)."""
+    _, infer_key, score_key = job.keys(cfg)
+    rpath, ppath, sidecar = job_files(job, cfg, out)
+    if not rescore and finished(rpath, ppath, infer_key, score_key) is not None:
+        return False
+    return saved_inference(sidecar, ppath, infer_key) is None
+
+
 def infer(job: Job, cfg: EvalConfig, ppath: Path, sidecar: Path, key: str, *,
           batch_size: int) -> dict[str, Any]:
     """Stage 1: predictions for every test example, saved before anything is scored."""
     t0 = time.perf_counter()
-    meta: dict[str, Any] = {"key": key, "status": "ok", "reason": None}
+    meta, rows = predict_rows(job, cfg, batch_size=batch_size)
+    meta.update(key=key, infer_s=time.perf_counter() - t0)
+    return save_inference(job, ppath, sidecar, meta, rows)
+
+
+def predict_rows(job: Job, cfg: EvalConfig, *, batch_size: int,
+                 shard: tuple[int, int] = (0, 1)) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The model's (or baseline's) prediction rows, of one shard ``(rank, world)`` of the
+    test examples, and the stage's record (status, reason, runner info)."""
+    meta: dict[str, Any] = {"status": "ok", "reason": None}
     if job.baseline is not None:
         try:
             rows, info = run_baseline(job, cfg.limit), {"baseline": job.model.spec}
         except BaselineSkipped as exc:
             meta.update(status="not_applicable", reason=exc.reason)
             rows, info = [], {}
+        rows = rows[shard[0]::shard[1]]
     else:
         from tasks.runner import NotApplicable, predict
 
@@ -310,15 +349,22 @@ def infer(job: Job, cfg: EvalConfig, ppath: Path, sidecar: Path, key: str, *,
             preds = predict(job.model, job.task, mode=cfg.mode, seed=job.seed,
                             limit=cfg.limit, batch_size=batch_size, precision=cfg.precision,
                             overrides=dict(cfg.overrides) or None,
-                            num_fewshot=cfg.num_fewshot, chat_template=cfg.chat_template)
+                            num_fewshot=cfg.num_fewshot, chat_template=cfg.chat_template,
+                            shard=shard)
             rows, info = list(preds.rows), dict(preds.info)
         except NotApplicable as exc:
             meta.update(status="not_applicable", reason=str(exc) or "not applicable")
             rows, info = [], {}
+    meta["info"] = info
+    return meta, rows
+
+
+def save_inference(job: Job, ppath: Path, sidecar: Path, meta: dict[str, Any],
+                   rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Write stage 1's predictions, then its sidecar (which means: they are complete)."""
     if meta["status"] == "ok" and not rows:
         raise HarnessError(f"{job.model.id} made no predictions on {job.task.name}",
                            hint="the task's test split is empty; check the task data")
-    meta.update(info=info, infer_s=time.perf_counter() - t0)
     write_predictions(ppath, rows)
     write_json(sidecar, meta)  # after the predictions: a sidecar always means they are complete
     return meta

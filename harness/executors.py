@@ -19,6 +19,7 @@ differ refuses the job instead of recording a different result under it.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,7 +66,11 @@ def spec_of(job: Job, cfg: EvalConfig, *, out: Path, db: str, batch_size: int = 
     from harnesskit.paths import data_home
     from tasks.registry import origin_of
 
-    return JobSpec(model=job.model, task=job.task.name, task_origin=origin_of(job.task.name),
+    try:
+        origin = origin_of(job.task.name)
+    except HarnessError:  # resolved by name, not registered (lmeval:NAME)
+        origin = ""
+    return JobSpec(model=job.model, task=job.task.name, task_origin=origin,
                    baseline=job.model.spec.split(":", 1)[1] if job.baseline is not None else None,
                    seed=job.seed, mode=job.mode, cfg=cfg, key=job.keys(cfg)[1],
                    out=str(Path(out).resolve()), db=absolute_url(db), data_home=str(data_home()),
@@ -123,7 +128,7 @@ def _task(spec: JobSpec) -> Any:
     try:
         if Path(spec.task_origin).is_file():
             include_once(Path(spec.task_origin))
-        elif spec.task not in list_tasks() and "." in spec.task_origin:
+        elif spec.task not in list_tasks() and re.fullmatch(r"[\w.]+\.\w+", spec.task_origin):
             importlib.import_module(spec.task_origin.rsplit(".", 1)[0])  # its decorator registers it
         return get_task(spec.task)
     except (ImportError, HarnessError) as exc:
@@ -248,10 +253,10 @@ def start_ray(address: str | None = None, *, cpus: int | None = None,
     import ray
 
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-    opts: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
-                            "runtime_env": _runtime_env()}
-    if address is None:
-        opts.update(num_cpus=cpus, object_store_memory=object_store_mb and object_store_mb << 20,
+    opts: dict[str, Any] = {"log_to_driver": False, "runtime_env": _runtime_env()}
+    if address is None:  # sizes and the dashboard are the cluster's business when joining one
+        opts.update(num_cpus=cpus, include_dashboard=False,
+                    object_store_memory=object_store_mb and object_store_mb << 20,
                     _memory=memory_mb and memory_mb << 20)
     for attempt in range(RAY_START_ATTEMPTS):
         try:
@@ -338,6 +343,65 @@ class _Requeueable(_requeueable_base()):  # type: ignore[misc]
         return run_spec(spec)
 
 
+@dataclass
+class DataParallelExecutor(Executor):
+    """Under ``torchrun``: every process runs each job on its share of the test examples.
+
+    Example ``i`` goes to rank ``i % world``; the ranks' predictions are gathered on
+    rank 0, which re-interleaves them into the original order, then scores and records
+    the job exactly as one process would (same predictions file, same metrics). Every
+    rank fine-tunes its own copy of the model with the same seed; only scoring is split.
+    Rank 0 decides whether a job needs the model at all (finished or saved work is
+    reused), so all ranks take the same branch.
+    """
+
+    name: str = "torchrun"
+    is_main: bool = True      # after run: whether this process recorded the results
+
+    def run(self, jobs: Sequence[Job], cfg: EvalConfig, *, out: Path, db: str | Path,
+            batch_size: int = 16, rescore: bool = False) -> list[Result]:
+        import time
+
+        from harness.evaluator import job_files, needs_model, predict_rows, save_inference
+        from harnesskit.progress import bar
+        from leaderboards.store import open_store
+        from pretrain.engine import distributed
+
+        d = distributed.setup(device="cpu")
+        self.is_main = d.is_main
+        results: list[Result] = []
+        store = open_store(db) if d.is_main else None
+        try:
+            for job in bar(jobs, desc=f"eval (torchrun x{d.world_size})", unit="job"):
+                if distributed.broadcast_object(d, needs_model(job, cfg, out, rescore)):
+                    t0 = time.perf_counter()
+                    meta, rows = predict_rows(job, cfg, batch_size=batch_size,
+                                              shard=(d.rank, d.world_size))
+                    parts = distributed.gather_objects(d, rows)
+                    if parts is not None:
+                        meta["info"]["data_parallel"] = d.world_size
+                        meta.update(key=job.keys(cfg)[1], infer_s=time.perf_counter() - t0)
+                        _, ppath, sidecar = job_files(job, cfg, out)
+                        save_inference(job, ppath, sidecar, meta, interleave(parts))
+                if store is not None:  # rank 0 scores and records from the saved predictions
+                    results.append(run_job(job, cfg, out, store, batch_size=batch_size,
+                                           rescore=rescore))
+                distributed.barrier(d)
+        finally:
+            if store is not None:
+                store.close()
+            distributed.teardown(d)
+        return results
+
+
+def interleave(parts: Sequence[Sequence[Any]]) -> list[Any]:
+    """Undo the ``i % world`` split: ``[[a0, a2], [a1, a3]] -> [a0, a1, a2, a3]``."""
+    out = []
+    for i in range(max((len(p) for p in parts), default=0)):
+        out.extend(p[i] for p in parts if i < len(p))
+    return out
+
+
 def _import(module: str, package: str) -> Any:
     import importlib
 
@@ -358,6 +422,43 @@ def make_executor(name: str = "local", **options: Any) -> Any:
         return table[name](**options)
     except TypeError as exc:
         raise HarnessError(f"executor {name}: {exc}", hint="see harness eval --help") from None
+
+
+OPTION_OWNERS = {"jobs": ("local",), "address": ("ray",), "retries": ("ray",),
+                 "cpus": ("ray", "slurm"), "gpus": ("ray", "slurm"), "partition": ("slurm",),
+                 "time_min": ("slurm",), "mem_gb": ("slurm",), "folder": ("slurm",)}
+OPTION_FLAGS = {"jobs": "--jobs", "address": "--ray-address", "retries": "--retries",
+                "cpus": "--cpus-per-job", "gpus": "--gpus-per-job",
+                "partition": "--slurm-partition", "time_min": "--slurm-time",
+                "mem_gb": "--slurm-mem-gb", "folder": "--slurm-folder"}
+
+
+def executor_from_options(name: str, *, out: str | Path, **options: Any) -> Executor:
+    """The executor ``harness eval`` asked for; under torchrun, the data-parallel one.
+
+    An option that belongs to another executor is a user error (every one listed at once).
+    """
+    from pretrain.engine import distributed
+
+    given = {k: v for k, v in options.items() if v is not None}
+    wrong = [f"{OPTION_FLAGS[k]} (for {'/'.join(OPTION_OWNERS[k])})" for k in given
+             if name not in OPTION_OWNERS[k]]
+    if wrong:
+        raise HarnessError(f"--executor {name} does not take {', '.join(wrong)}",
+                           hint="drop those options or choose the executor they belong to")
+    if distributed.launched():
+        if name != "local" or given:
+            raise HarnessError("under torchrun, eval splits each task's examples over the "
+                               "processes; --executor and its options do not apply",
+                               hint="run torchrun without --executor, or the executor without torchrun")
+        return DataParallelExecutor()
+    if name == "slurm":
+        given.setdefault("folder", str(Path(out) / ".submitit"))
+    if name == "slurm":  # Ray takes fractions of a CPU or GPU, Slurm whole ones
+        for key in ("cpus", "gpus"):
+            if key in given:
+                given[key] = max(1 if key == "cpus" else 0, round(given[key]))
+    return make_executor(name, **given)
 
 
 def run_jobs(jobs: Sequence[Job], cfg: EvalConfig, *, out: Path, db: str | Path,

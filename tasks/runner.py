@@ -55,9 +55,12 @@ def _baseline(name: str, task: Task, test: list[Example]) -> Predictions:
 def predict(ref: ModelRef, task: Task, *, mode: str = "finetune", seed: int = 0,
             limit: int | None = None, batch_size: int = 16, workdir: Path | None = None,
             precision: str = "bf16", overrides: dict[str, Any] | None = None,
-            num_fewshot: int | None = None, chat_template: bool = False) -> Predictions:
+            num_fewshot: int | None = None, chat_template: bool = False,
+            shard: tuple[int, int] = (0, 1)) -> Predictions:
     """Predictions of the model ``ref`` on ``task``'s test split (``limit`` caps every split).
 
+    ``shard=(rank, world)`` predicts only test examples ``rank, rank + world, ...`` (after
+    ``limit``; fine-tuning still sees every training example), for data-parallel scoring.
     Raises :class:`NotApplicable` when the model kind cannot do the task.
     ``lmeval:`` tasks run through lm-eval's machinery (``num_fewshot``, ``chat_template``).
     """
@@ -69,12 +72,15 @@ def predict(ref: ModelRef, task: Task, *, mode: str = "finetune", seed: int = 0,
     if task.family == "lmeval":
         if ref.is_baseline:
             raise NotApplicable("lm-eval tasks have no baselines of ours")
-        return task.predict(ref, limit=limit, num_fewshot=num_fewshot,  # type: ignore[attr-defined]
-                            chat_template=chat_template, seed=seed, batch_size=batch_size,
-                            precision=precision)
+        preds = task.predict(ref, limit=limit, num_fewshot=num_fewshot,  # type: ignore[attr-defined]
+                             chat_template=chat_template, seed=seed, batch_size=batch_size,
+                             precision=precision)
+        preds.rows = preds.rows[shard[0]::shard[1]]  # lm-eval runs its own loop over all of them
+        return preds
     if mode == "finetune":
         finetune_settings(task.finetune, overrides)  # bad settings fail before loading a model
     test = task.examples("test")[:limit] if limit else task.examples("test")
+    test = test[shard[0]::shard[1]]
     if ref.is_baseline:
         return _baseline(ref.spec.split(":", 1)[1], task, test)
     from tasks.models import load_backbone

@@ -101,3 +101,15 @@ def pg_url(pg_server: str, request: pytest.FixtureRequest) -> str:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
         conn.execute(f'CREATE DATABASE "{name}"')
     return f"{pg_server}/{name}"
+
+
+@pytest.fixture(scope="session")
+def ray_local():
+    """One local Ray instance for the whole session (it takes 10-40 s to start here): 2 CPUs,
+    a small object store and memory budget, no dashboard; shut down at the end."""
+    ray = pytest.importorskip("ray")
+    from harness.executors import start_ray
+
+    start_ray(cpus=2, object_store_mb=100, memory_mb=2048)
+    yield ray
+    ray.shutdown()

@@ -60,11 +60,34 @@ def _overrides(pairs: tuple[str, ...]) -> dict:
               help="lmeval: tasks: prompt through the tokenizer's chat template.")
 @click.option("--rescore", is_flag=True, help="Recompute metrics from saved predictions only.")
 @click.option("--signatures", is_flag=True, help="Print metric signatures and versions too.")
+@click.option("--executor", type=click.Choice(["local", "ray", "slurm"]), default="local",
+              show_default=True, help="Where jobs run: here, a Ray cluster, or Slurm (submitit).")
+@click.option("--jobs", "n_jobs", type=click.IntRange(min=1), default=None,
+              help="local: worker processes running jobs side by side [default: 1, in this process].")
+@click.option("--ray-address", default=None, metavar="ADDR",
+              help="ray: the cluster to join (e.g. ray://head:10001 or auto) "
+                   "[default: start a local instance].")
+@click.option("--cpus-per-job", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="ray/slurm: CPUs each job declares [default: 1].")
+@click.option("--gpus-per-job", type=click.FloatRange(min=0), default=None,
+              help="ray/slurm: GPUs each job declares [default: 0].")
+@click.option("--retries", type=click.IntRange(min=0), default=None,
+              help="ray: reruns of a job whose worker died [default: 2].")
+@click.option("--slurm-partition", default=None, help="slurm: the partition to submit to.")
+@click.option("--slurm-time", type=click.IntRange(min=1), default=None, metavar="MINUTES",
+              help="slurm: time limit of each job; a job that runs out is requeued [default: 60].")
+@click.option("--slurm-mem-gb", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="slurm: memory of each job.")
+@click.option("--slurm-folder", default=None, type=click.Path(file_okay=False),
+              help="slurm: submitit's logs and job files (a shared path) [default: OUT/.submitit].")
 def eval_cmd(models: tuple[str, ...], checkpoints: str | None, tasks: str, mode: str, limit: int | None, seeds: str,
              out: str, db: str | None, include: tuple[str, ...], no_baselines: bool,
              batch_size: int, n_bootstrap: int, ft_sets: tuple[str, ...], precision: str,
              num_fewshot: int | None, chat_template: bool, rescore: bool,
-             signatures: bool) -> None:
+             signatures: bool, executor: str, n_jobs: int | None,
+             ray_address: str | None, cpus_per_job: float | None, gpus_per_job: float | None,
+             retries: int | None, slurm_partition: str | None, slurm_time: int | None,
+             slurm_mem_gb: float | None, slurm_folder: str | None) -> None:
     """Evaluate models on tasks and print the leaderboard of those tasks.
 
     Finished work is found by model content hash, task version and data hash,
@@ -81,18 +104,29 @@ def eval_cmd(models: tuple[str, ...], checkpoints: str | None, tasks: str, mode:
       harness eval --model runs/gpt --checkpoints last:3 --tasks bbc-news --mode zeroshot
       harness eval --model runs/gpt --tasks lmeval:arc_easy --num-fewshot 5 --precision fp32
       harness eval --model runs/gpt --include my_lmeval_yamls/ --tasks lmeval:my_group
+      harness eval --model runs/gpt --tasks all --executor local --jobs 2
+      harness eval --model runs/gpt --tasks all --executor ray --ray-address auto --db postgresql://team@dbhost/harness
+      harness eval --model runs/gpt --tasks all --executor slurm --slurm-partition gpu --gpus-per-job 1
+      torchrun --nproc_per_node 4 -m harness eval --model runs/gpt --tasks shakespeare-lm
     """
     from harness.evaluator import evaluate
+    from harness.executors import executor_from_options
     from harness.sweep import expand_models
     from leaderboards.views import render
     from tasks.modelref import resolve_models
 
+    engine = executor_from_options(
+        executor, out=out, jobs=n_jobs, address=ray_address, cpus=cpus_per_job, gpus=gpus_per_job,
+        retries=retries, partition=slurm_partition, time_min=slurm_time, mem_gb=slurm_mem_gb,
+        folder=slurm_folder)
     refs = resolve_models(expand_models(list(models), checkpoints))  # each model resolved once
     results = evaluate(refs, tasks, mode=mode, seeds=_seeds(seeds), limit=limit, out=out,
                        db=db, baselines=not no_baselines, batch_size=batch_size,
                        n_bootstrap=n_bootstrap, rescore=rescore, include=include,
                        precision=precision, overrides=_overrides(ft_sets),
-                       num_fewshot=num_fewshot, chat_template=chat_template)
+                       num_fewshot=num_fewshot, chat_template=chat_template, executor=engine)
+    if not getattr(engine, "is_main", True):
+        return  # torchrun: rank 0 prints the leaderboard
     db_url = db or f"{out}/harness.sqlite"
     for task in sorted({r.task for r in results}):
         click.echo(render(db_url, task=task, signatures=signatures).rstrip() + "\n")

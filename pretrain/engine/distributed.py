@@ -1,5 +1,5 @@
 """Everything distributed, in one place: torchrun's environment, the process
-group, and the few collective operations the trainer needs.
+group, and the few collective operations the trainer and the evaluator need.
 
 ``torchrun`` sets ``RANK``, ``WORLD_SIZE`` and ``LOCAL_RANK``; without them the
 run is a single process and every helper here is a no-op. The backend is gloo
@@ -110,3 +110,30 @@ def barrier(d: Dist) -> None:
         import torch.distributed as dist
 
         dist.barrier()
+
+
+def launched() -> bool:
+    """True in a process that torchrun started with more than one process in the run."""
+    return int(os.environ.get("WORLD_SIZE", "1")) > 1
+
+
+def gather_objects(d: Dist, obj: object) -> list | None:
+    """Every rank's picklable ``obj`` on rank 0, in rank order (None on the other ranks)."""
+    if not d.enabled:
+        return [obj]
+    import torch.distributed as dist
+
+    out: list | None = [None] * d.world_size if d.is_main else None
+    dist.gather_object(obj, out, dst=0)
+    return out
+
+
+def broadcast_object(d: Dist, obj: object) -> object:
+    """Rank 0's picklable ``obj`` on every rank."""
+    if not d.enabled:
+        return obj
+    import torch.distributed as dist
+
+    box = [obj if d.is_main else None]
+    dist.broadcast_object_list(box, src=0)
+    return box[0]
