@@ -387,10 +387,9 @@ class DataParallelExecutor(Executor):
                     results.append(run_job(job, cfg, out, store, batch_size=batch_size,
                                            rescore=rescore))
                 distributed.barrier(d)
-        finally:
+        finally:  # the process group stays up: a watcher calls run once per checkpoint
             if store is not None:
                 store.close()
-            distributed.teardown(d)
         return results
 
 

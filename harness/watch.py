@@ -41,6 +41,7 @@ class WatchConfig:
     batch_size: int = 16
     n_bootstrap: int = 1000
     include: tuple[str, ...] = ()
+    executor: Any = None              # where each checkpoint's jobs run (harness.executors)
 
     def __post_init__(self) -> None:
         if self.interval <= 0:
@@ -72,7 +73,7 @@ def watch(cfg: WatchConfig, say: Callable[[str], None] = print) -> list[Any]:
                 done = evaluate([str(ckpt.path)], cfg.tasks, mode=cfg.mode, seeds=cfg.seeds,
                                 limit=cfg.limit, out=cfg.out, db=cfg.db, baselines=cfg.baselines,
                                 batch_size=cfg.batch_size, n_bootstrap=cfg.n_bootstrap,
-                                include=cfg.include)
+                                include=cfg.include, executor=cfg.executor)
             except (HarnessError, OSError) as exc:
                 if ckpt.path.exists():
                     raise

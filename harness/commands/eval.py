@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import click
 
 
@@ -25,6 +28,50 @@ def _overrides(pairs: tuple[str, ...]) -> dict:
             raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="--ft")
         out[key.strip()] = yaml.safe_load(value)
     return out
+
+# Where jobs run: the options `harness eval` and `harness watch` share.
+EXECUTOR_OPTIONS = [
+    click.option("--executor", type=click.Choice(["local", "ray", "slurm"]), default="local",
+                 show_default=True, help="Where jobs run: here, a Ray cluster, or Slurm (submitit)."),
+    click.option("--jobs", "n_jobs", type=click.IntRange(min=1), default=None,
+                 help="local: worker processes running jobs side by side [default: 1, in this process]."),
+    click.option("--ray-address", default=None, metavar="ADDR",
+                 help="ray: the cluster to join (e.g. ray://head:10001 or auto) "
+                      "[default: start a local instance]."),
+    click.option("--cpus-per-job", type=click.FloatRange(min=0, min_open=True), default=None,
+                 help="ray/slurm: CPUs each job declares [default: 1]."),
+    click.option("--gpus-per-job", type=click.FloatRange(min=0), default=None,
+                 help="ray/slurm: GPUs each job declares [default: 0]."),
+    click.option("--retries", type=click.IntRange(min=0), default=None,
+                 help="ray: reruns of a job whose worker died [default: 2]."),
+    click.option("--slurm-partition", default=None, help="slurm: the partition to submit to."),
+    click.option("--slurm-time", type=click.IntRange(min=1), default=None, metavar="MINUTES",
+                 help="slurm: time limit of each job; a job that runs out is requeued [default: 60]."),
+    click.option("--slurm-mem-gb", type=click.FloatRange(min=0, min_open=True), default=None,
+                 help="slurm: memory of each job."),
+    click.option("--slurm-folder", default=None, type=click.Path(file_okay=False),
+                 help="slurm: submitit's logs and job files (a shared path) [default: OUT/.submitit]."),
+]
+
+
+def executor_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Add the executor options (see :data:`EXECUTOR_OPTIONS`) to a click command."""
+    for option in reversed(EXECUTOR_OPTIONS):
+        fn = option(fn)
+    return fn
+
+
+def executor_from_cli(out: str, *, executor: str, n_jobs: int | None, ray_address: str | None,
+                      cpus_per_job: float | None, gpus_per_job: float | None,
+                      retries: int | None, slurm_partition: str | None, slurm_time: int | None,
+                      slurm_mem_gb: float | None, slurm_folder: str | None) -> Any:
+    """The executor the options ask for (under torchrun: the data-parallel one)."""
+    from harness.executors import executor_from_options
+
+    return executor_from_options(
+        executor, out=out, jobs=n_jobs, address=ray_address, cpus=cpus_per_job,
+        gpus=gpus_per_job, retries=retries, partition=slurm_partition, time_min=slurm_time,
+        mem_gb=slurm_mem_gb, folder=slurm_folder)
 
 
 @click.command("eval")
@@ -60,34 +107,12 @@ def _overrides(pairs: tuple[str, ...]) -> dict:
               help="lmeval: tasks: prompt through the tokenizer's chat template.")
 @click.option("--rescore", is_flag=True, help="Recompute metrics from saved predictions only.")
 @click.option("--signatures", is_flag=True, help="Print metric signatures and versions too.")
-@click.option("--executor", type=click.Choice(["local", "ray", "slurm"]), default="local",
-              show_default=True, help="Where jobs run: here, a Ray cluster, or Slurm (submitit).")
-@click.option("--jobs", "n_jobs", type=click.IntRange(min=1), default=None,
-              help="local: worker processes running jobs side by side [default: 1, in this process].")
-@click.option("--ray-address", default=None, metavar="ADDR",
-              help="ray: the cluster to join (e.g. ray://head:10001 or auto) "
-                   "[default: start a local instance].")
-@click.option("--cpus-per-job", type=click.FloatRange(min=0, min_open=True), default=None,
-              help="ray/slurm: CPUs each job declares [default: 1].")
-@click.option("--gpus-per-job", type=click.FloatRange(min=0), default=None,
-              help="ray/slurm: GPUs each job declares [default: 0].")
-@click.option("--retries", type=click.IntRange(min=0), default=None,
-              help="ray: reruns of a job whose worker died [default: 2].")
-@click.option("--slurm-partition", default=None, help="slurm: the partition to submit to.")
-@click.option("--slurm-time", type=click.IntRange(min=1), default=None, metavar="MINUTES",
-              help="slurm: time limit of each job; a job that runs out is requeued [default: 60].")
-@click.option("--slurm-mem-gb", type=click.FloatRange(min=0, min_open=True), default=None,
-              help="slurm: memory of each job.")
-@click.option("--slurm-folder", default=None, type=click.Path(file_okay=False),
-              help="slurm: submitit's logs and job files (a shared path) [default: OUT/.submitit].")
+@executor_options
 def eval_cmd(models: tuple[str, ...], checkpoints: str | None, tasks: str, mode: str, limit: int | None, seeds: str,
              out: str, db: str | None, include: tuple[str, ...], no_baselines: bool,
              batch_size: int, n_bootstrap: int, ft_sets: tuple[str, ...], precision: str,
              num_fewshot: int | None, chat_template: bool, rescore: bool,
-             signatures: bool, executor: str, n_jobs: int | None,
-             ray_address: str | None, cpus_per_job: float | None, gpus_per_job: float | None,
-             retries: int | None, slurm_partition: str | None, slurm_time: int | None,
-             slurm_mem_gb: float | None, slurm_folder: str | None) -> None:
+             signatures: bool, **engine: Any) -> None:
     """Evaluate models on tasks and print the leaderboard of those tasks.
 
     Finished work is found by model content hash, task version and data hash,
@@ -110,22 +135,18 @@ def eval_cmd(models: tuple[str, ...], checkpoints: str | None, tasks: str, mode:
       torchrun --nproc_per_node 4 -m harness eval --model runs/gpt --tasks shakespeare-lm
     """
     from harness.evaluator import evaluate
-    from harness.executors import executor_from_options
     from harness.sweep import expand_models
     from leaderboards.views import render
     from tasks.modelref import resolve_models
 
-    engine = executor_from_options(
-        executor, out=out, jobs=n_jobs, address=ray_address, cpus=cpus_per_job, gpus=gpus_per_job,
-        retries=retries, partition=slurm_partition, time_min=slurm_time, mem_gb=slurm_mem_gb,
-        folder=slurm_folder)
+    executor = executor_from_cli(out, **engine)
     refs = resolve_models(expand_models(list(models), checkpoints))  # each model resolved once
     results = evaluate(refs, tasks, mode=mode, seeds=_seeds(seeds), limit=limit, out=out,
                        db=db, baselines=not no_baselines, batch_size=batch_size,
                        n_bootstrap=n_bootstrap, rescore=rescore, include=include,
                        precision=precision, overrides=_overrides(ft_sets),
-                       num_fewshot=num_fewshot, chat_template=chat_template, executor=engine)
-    if not getattr(engine, "is_main", True):
+                       num_fewshot=num_fewshot, chat_template=chat_template, executor=executor)
+    if not getattr(executor, "is_main", True):
         return  # torchrun: rank 0 prints the leaderboard
     db_url = db or f"{out}/harness.sqlite"
     for task in sorted({r.task for r in results}):

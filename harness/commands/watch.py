@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
+
+from harness.commands.eval import executor_from_cli, executor_options
 
 
 @click.command()
@@ -26,9 +29,10 @@ import click
 @click.option("--no-baselines", is_flag=True, help="Do not add the tasks' baseline rows.")
 @click.option("--bootstrap", "n_bootstrap", default=1000, show_default=True, type=int,
               help="Bootstrap resamples for the 95% CIs (0 = no CIs).")
+@executor_options
 def watch(run: str, tasks: str, interval: float, until_done: bool, mode: str, limit: int | None,
           out: str, db: str | None, include: tuple[str, ...], no_baselines: bool,
-          n_bootstrap: int) -> None:
+          n_bootstrap: int, **engine: Any) -> None:
     """Evaluate each checkpoint of RUN once it is complete, and keep watching for new ones.
 
     Safe to stop (Ctrl-C) and start again: finished results are found by each
@@ -39,12 +43,14 @@ def watch(run: str, tasks: str, interval: float, until_done: bool, mode: str, li
     Examples:
       harness watch runs/gpt --tasks shakespeare-lm,bbc-news
       harness watch runs/gpt --tasks shakespeare-lm --interval 10 --until-done --out results
+      harness watch runs/gpt --tasks shakespeare-lm,bbc-news --executor ray --ray-address auto
     """
     from harness.watch import WatchConfig
     from harness.watch import watch as run_watch
 
     cfg = WatchConfig(run=Path(run), tasks=tasks, interval=interval, until_done=until_done,
                       mode=mode, limit=limit, out=Path(out), db=db, baselines=not no_baselines,
-                      n_bootstrap=n_bootstrap, include=include)
+                      n_bootstrap=n_bootstrap, include=include,
+                      executor=executor_from_cli(out, **engine))
     results = run_watch(cfg, say=lambda msg: click.echo(msg, err=True))
     click.echo(f"{len(results)} results for {run} in {out}/")
