@@ -52,8 +52,8 @@ class InLoopEval:
             return None
         results = self.evaluate(ckpt, trainer)
         self.history.append({"step": event.step, "checkpoint": ckpt, "results": results})
-        return {f"eval/{r.task}/{name}": m.get("score")
-                for r in results if r.data["model"]["kind"] != "baseline" and r.status == "ok"
+        return {f"eval/{r.task}/{name}": m.score
+                for r in results if r.doc.model.kind != "baseline" and r.status == "ok"
                 for name, m in r.metrics.items()}
 
     def evaluate(self, ckpt: Path, trainer: Any) -> list[Any]:

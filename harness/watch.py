@@ -90,13 +90,13 @@ def watch(cfg: WatchConfig, say: Callable[[str], None] = print) -> list[Any]:
 
 
 def _is_baseline(result: Any) -> bool:
-    return result.data["model"].get("kind") == "baseline"
+    return result.doc.model.kind == "baseline"
 
 
 def _summary(result: Any) -> str:
     """``task metric=value`` of a result's first metric."""
     if result.status != "ok" or not result.metrics:
         return f"{result.task} {result.status}"
-    name = (result.data.get("metric_order") or list(result.metrics))[0]
-    score = result.metrics[name].get("score")
+    name = (result.doc.metric_order or list(result.metrics))[0]
+    score = result.metrics[name].score
     return f"{result.task} {name}=" + ("error" if score is None else f"{score:.4g}")

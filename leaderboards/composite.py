@@ -20,7 +20,6 @@ from typing import Any
 
 import pandas as pd
 
-from leaderboards.board import LOWER_IS_BETTER
 from leaderboards.frame import newest_setting
 
 TRIVIAL = ("majority", "random", "copy", "lead", "first-sentence", "unigram")
@@ -50,16 +49,16 @@ def is_trivial(model_id: str) -> bool:
     return any(word in model_id for word in TRIVIAL)
 
 
-def perfect(metric: str) -> float:
-    """The best possible value of a metric."""
-    if metric in LOWER_IS_BETTER:
-        return PERFECT_LOWER.get(metric, 0.0)
+def perfect(metric: str, direction: str) -> float:
+    """The best possible value of a metric (0-100 scores: 100; losses: 0; perplexities: 1)."""
+    if direction == "lower":
+        return PERFECT_LOWER.get(metric.removeprefix("pseudo_"), 0.0)
     return 100.0
 
 
-def rescale(value: float, floor: float, metric: str) -> float | None:
+def rescale(value: float, floor: float, metric: str, direction: str = "higher") -> float | None:
     """``value`` on the scale floor = 0, perfect = 100 (None when floor is already perfect)."""
-    top = perfect(metric)
+    top = perfect(metric, direction)
     if math.isclose(top, floor):
         return None
     return 100.0 * (value - floor) / (top - floor)
@@ -72,7 +71,8 @@ def composites(frame: pd.DataFrame) -> list[Composite]:
         return []
     cells = newest.groupby(["model_id", "mode", "task"], dropna=False).agg(
         score=("score", "mean"), lo=("ci_lo", "mean"), hi=("ci_hi", "mean"),
-        metric=("primary_metric", "last"), baseline=("baseline", "last"), run=("run", "last"),
+        metric=("primary_metric", "last"), direction=("direction", "last"),
+        baseline=("baseline", "last"), run=("run", "last"),
         step=("step", "last"), flops=("flops", "last")).reset_index()
     floors = _floors(cells[cells["baseline"]])
     out = []
@@ -83,27 +83,26 @@ def composites(frame: pd.DataFrame) -> list[Composite]:
     return sorted(out, key=lambda c: (c.score is None, -(c.score or 0.0), c.model_id))
 
 
-def _floors(base: pd.DataFrame) -> dict[str, tuple[str, float, str]]:
-    """task -> (baseline id, its value, metric): the best trivial baseline of each task."""
-    floors: dict[str, tuple[str, float, str]] = {}
+def _floors(base: pd.DataFrame) -> dict[str, tuple[str, float, str, str]]:
+    """task -> (baseline id, value, metric, direction): each task's best trivial baseline."""
+    floors: dict[str, tuple[str, float, str, str]] = {}
     for _, r in base.iterrows():
         if not is_trivial(str(r["model_id"])):
             continue
-        metric, value = str(r["metric"]), float(r["score"])
+        metric, value, way = str(r["metric"]), float(r["score"]), str(r["direction"])
         old = floors.get(r["task"])
-        lower = metric in LOWER_IS_BETTER
-        if old is None or (value < old[1] if lower else value > old[1]):
-            floors[r["task"]] = (str(r["model_id"]), value, metric)
+        if old is None or (value < old[1] if way == "lower" else value > old[1]):
+            floors[r["task"]] = (str(r["model_id"]), value, metric, way)
     return floors
 
 
 def _composite(model: str, mode: str, cells: pd.DataFrame,
-               floors: dict[str, tuple[str, float, str]]) -> Composite:
+               floors: dict[str, tuple[str, float, str, str]]) -> Composite:
     comp = Composite(model_id=model, mode=mode, score=None, ci=None, tasks=[])
     ses: list[float] = []
     for _, c in cells.sort_values("task").iterrows():
         floor = floors.get(c["task"])
-        value = rescale(float(c["score"]), floor[1], floor[2]) if floor else None
+        value = rescale(float(c["score"]), *floor[1:]) if floor else None
         if floor is None or value is None or floor[2] != c["metric"]:
             comp.no_baseline.append(c["task"])
             continue
@@ -112,7 +111,7 @@ def _composite(model: str, mode: str, cells: pd.DataFrame,
         comp.floors[c["task"]] = floor[0]
         lo, hi = _num(c["lo"]), _num(c["hi"])
         if lo is not None and hi is not None:
-            a, b = rescale(lo, floor[1], floor[2]), rescale(hi, floor[1], floor[2])
+            a, b = rescale(lo, *floor[1:]), rescale(hi, *floor[1:])
             ses.append(abs(b - a) / (2 * 1.959963984540054))  # type: ignore[operator]
         comp.run, comp.step, comp.flops = _opt(c["run"]), _int(c["step"]), _num(c["flops"])
     if comp.tasks:

@@ -7,9 +7,11 @@ fine-tuning overrides, precision; ``config_hash`` names it). Columns:
 - the model: ``model_id``, ``model_hash``, ``kind``, ``baseline``, ``run``,
   ``step``, ``params``, ``tokens``, ``flops`` (6 * params * tokens);
 - the task: ``task``, ``task_version``, ``family``, ``data_hash``;
-- the setting: ``mode``, ``config_hash``, ``limit``, ``seed``;
+- the setting: ``mode``, ``setting`` (its readable tag, e.g. ``limit-200``), ``config_hash``,
+  ``limit``, ``seed``;
 - the outcome: ``status``, ``reason``, ``n_examples``, ``created``;
-- the numbers: ``primary_metric`` and ``score`` (the task's first metric), and
+- the numbers: ``primary_metric``, ``direction`` (``higher``/``lower`` is better, as the
+  result records it) and ``score`` (the task's first metric), and
   for every metric M present ``M``, ``M_ci_lo`` and ``M_ci_hi`` (NaN where a task
   does not have M).
 
@@ -25,9 +27,9 @@ from typing import Any
 import pandas as pd
 
 BASE_COLUMNS = ["model_id", "model_hash", "kind", "baseline", "run", "step", "params", "tokens",
-                "flops", "task", "task_version", "family", "data_hash", "mode", "config_hash",
-                "limit", "seed", "status", "reason", "n_examples", "created", "primary_metric",
-                "score"]
+                "flops", "task", "task_version", "family", "data_hash", "mode", "setting",
+                "config_hash", "limit", "seed", "status", "reason", "n_examples", "created",
+                "primary_metric", "direction", "score"]
 
 
 def results_frame(db: str | Path, *, task: str | None = None) -> pd.DataFrame:
@@ -91,15 +93,33 @@ def _row(doc: dict[str, Any], stored: dict[str, Any]) -> dict[str, Any]:
         "step": info.get("step"), "params": info.get("params"), "tokens": info.get("tokens"),
         "flops": info.get("flops"), "task": task["name"], "task_version": str(task.get("version")),
         "family": task.get("family"), "data_hash": task.get("data_hash"), "mode": doc.get("mode"),
+        "setting": setting_text(doc.get("setting")),
         "config_hash": doc.get("config_hash"), "limit": (doc.get("config") or {}).get("limit"),
         "seed": doc.get("seed"), "status": doc.get("status"), "reason": doc.get("reason"),
         "n_examples": doc.get("n_examples"), "created": doc.get("created"),
-        "primary_metric": primary, "score": _score(metrics.get(primary))}
+        "primary_metric": primary, "direction": direction(primary, metrics.get(primary)),
+        "score": _score(metrics.get(primary))}
     for name in order:
         m = metrics.get(name) or {}
         ci = m.get("ci") or [None, None]
         row[name], row[f"{name}_ci_lo"], row[f"{name}_ci_hi"] = _score(m), ci[0], ci[1]
     return row
+
+
+def direction(name: str | None, m: dict[str, Any] | None) -> str:
+    """``higher`` or ``lower`` (is better): as the result records it (older ones: by name)."""
+    from leaderboards.board import LOWER_IS_BETTER
+
+    if m and m.get("direction") in ("higher", "lower"):
+        return str(m["direction"])
+    return "lower" if name in LOWER_IS_BETTER else "higher"
+
+
+def setting_text(setting: Any) -> str:
+    """A setting dict as ``key=value`` pairs (``""`` for the defaults)."""
+    if not isinstance(setting, dict):
+        return str(setting or "")
+    return ",".join(f"{k}={setting[k]}" for k in sorted(setting))
 
 
 def _score(m: dict[str, Any] | None) -> float | None:

@@ -20,9 +20,10 @@ import pandas as pd
 
 from leaderboards.frame import newest_setting
 from leaderboards.svgplot import Series, line_chart
-from leaderboards.tables import arrow, fmt_score, human
+from leaderboards.tables import fmt_score, human
 
 XS = (("step", "step"), ("tokens", "tokens"), ("flops", "training FLOPs"))
+ARROW = {"higher": "↑", "lower": "↓"}
 COLORS = ("#3b6fd6", "#d6573b", "#2a9d5c", "#8e44ad", "#c28f00", "#1b9aaa", "#7f8c8d")
 
 
@@ -34,10 +35,12 @@ def points(frame: pd.DataFrame, run: str | Path | None = None) -> pd.DataFrame:
         rows = rows[match_run(rows["run"], run)]
     if rows.empty:
         return pd.DataFrame(columns=["run", "task", "mode", "step", "score", "ci_lo", "ci_hi",
-                                     "tokens", "flops", "metric", "model_id", "model_hash"])
+                                     "tokens", "flops", "metric", "direction", "model_id",
+                                     "model_hash"])
     return rows.groupby(["run", "task", "mode", "step"], as_index=False).agg(
         score=("score", "mean"), ci_lo=("ci_lo", "mean"), ci_hi=("ci_hi", "mean"),
         tokens=("tokens", "max"), flops=("flops", "max"), metric=("primary_metric", "last"),
+        direction=("direction", "last"),
         model_id=("model_id", "last"), model_hash=("model_hash", "last"))
 
 
@@ -79,8 +82,8 @@ def column_names(pts: pd.DataFrame) -> list[tuple[str, str, str]]:
         modes[t] = modes.get(t, 0) + 1
     out = []
     for t, m in pairs:
-        metric = pts[(pts["task"] == t) & (pts["mode"] == m)]["metric"].iloc[-1]
-        label = f"{t}{f' ({m})' if modes[t] > 1 else ''} {metric} {arrow(metric)}"
+        last = pts[(pts["task"] == t) & (pts["mode"] == m)].iloc[-1]
+        label = f"{t}{f' ({m})' if modes[t] > 1 else ''} {last['metric']} {ARROW[last['direction']]}"
         out.append((t, m, label))
     return out
 
@@ -157,7 +160,7 @@ def html_section(frame: pd.DataFrame, models: dict[str, dict[str, Any]]) -> str:
 
 
 def _task_chart(task: str, mode: str, pts: pd.DataFrame, color: dict[str, str]) -> str:
-    metric = str(pts["metric"].iloc[-1])
+    metric = f"{pts['metric'].iloc[-1]} {ARROW[pts['direction'].iloc[-1]]}"
     svgs = []
     for key, label in XS:
         series = []
@@ -166,7 +169,7 @@ def _task_chart(task: str, mode: str, pts: pd.DataFrame, color: dict[str, str]) 
                   for x, y, lo, hi, s in zip(g[key], g["score"], g["ci_lo"], g["ci_hi"], g["step"])
                   if not pd.isna(x)]
             series.append(Series(run_label(str(run)), color[run], xy))
-        svgs.append(line_chart(series, title=f"{task} ({mode})", ylabel=f"{metric} {arrow(metric)}",
+        svgs.append(line_chart(series, title=f"{task} ({mode})", ylabel=metric,
                                xlabel=label, css=f"chart-over xv xv-{key}",
                                log_x=key == "flops", data={"task": task, "x": key}))
     return "".join(svgs)
@@ -205,7 +208,7 @@ def _loss_chart(pts: pd.DataFrame, models: dict[str, dict[str, Any]],
 
 
 def _scaling_chart(task: str, mode: str, pts: pd.DataFrame, color: dict[str, str]) -> str:
-    metric = str(pts["metric"].iloc[-1])
+    metric = f"{pts['metric'].iloc[-1]} {ARROW[pts['direction'].iloc[-1]]}"
     series = []
     for run, g in pts.groupby("run"):
         last = g.sort_values("step").iloc[-1]
@@ -217,7 +220,7 @@ def _scaling_chart(task: str, mode: str, pts: pd.DataFrame, color: dict[str, str
     if not series:
         return ""
     return line_chart(series, title=f"{task} ({mode}): final {metric}", xlabel="training FLOPs",
-                      ylabel=f"{metric} {arrow(metric)}", css="chart-scaling", log_x=True,
+                      ylabel=metric, css="chart-scaling", log_x=True,
                       data={"task": task})
 
 

@@ -42,6 +42,6 @@ def test_composite_rescales_between_best_trivial_baseline_and_perfect(filled_sto
     assert gpt.score == pytest.approx(75.0) and gpt.floors == {"news": "majority"}
     assert gpt.ci == pytest.approx((75.0 - 6.25, 75.0 + 6.25))   # the +-5 CI, rescaled
     assert comps["bert-tiny"].score == pytest.approx(100 * 30 / 80)
-    assert rescale(1.5, 3.0, "bits_per_byte") == pytest.approx(50.0)
-    assert rescale(11.0, 21.0, "perplexity") == pytest.approx(50.0)
+    assert rescale(1.5, 3.0, "bits_per_byte", "lower") == pytest.approx(50.0)
+    assert rescale(11.0, 21.0, "perplexity", "lower") == pytest.approx(50.0)
     assert rescale(5.0, 100.0, "accuracy") is None
