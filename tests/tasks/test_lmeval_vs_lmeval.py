@@ -74,8 +74,8 @@ def test_same_numbers_as_lmeval_hf_on_the_export(setup, tiny_gpt, monkeypatch) -
                     assert got == want, (task, key, sample["doc_id"], got, want)
         for key, value in result.metrics.items():
             want = theirs["results"][task][key if "," in key else f"{key},none"]
-            assert _close(value["score"], want), (task, key, value["score"], want)
-            assert value["ci"] is not None and value["ci"][0] <= value["score"] <= value["ci"][1]
+            assert _close(value.score, want), (task, key, value.score, want)
+            assert value.ci is not None and value.ci[0] <= value.score <= value.ci[1]
     group = ours["lmeval:lmx_group"]
     assert _close(group.metrics["acc"].score, their_group["results"]["lmx_group"]["acc,none"])
     assert group.data["task"]["lmeval_version"] == "0.4.13"
