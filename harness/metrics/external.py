@@ -64,12 +64,17 @@ def score_task_metrics(task: Any, rows: list[dict[str, Any]],
         s, values, _ = m.compute_with_examples(rows, None, ci=n_bootstrap > 0,
                                                n_bootstrap=max(n_bootstrap, 1), seed=0)
         per_example[key] = [None if np.isnan(v) else v for v in values]
+        details = dict(s.details)
+        if len(task.leaf_names) > 1 and "/" not in key:  # a group: each member's own value too
+            details["subtasks"] = {leaf: task.aggregate(f"{leaf}/{key}", rows)
+                                   for leaf in task.leaf_names}
         # lm-eval's aggregation is code, not a recipe: compare cannot recompute it (recipe None)
         metrics[key] = {"score": s.score, "ci": list(s.ci) if s.ci else None,
-                        "signature": s.signature, "details": s.details, "options": {},
+                        "signature": s.signature, "details": details, "options": {},
                         "direction": "lower" if task.higher_is_better(key, rows) is False
                         else "higher",
-                        "level": "example" if agg == "mean" else "corpus", "recipe": None}
+                        "level": "example" if agg == "mean" and task.example_mean(key)
+                        else "corpus", "recipe": None}
     scored = [{**row, "scores": {name: vals[i] for name, vals in per_example.items()}}
               for i, row in enumerate(rows)]
     return metrics, scored

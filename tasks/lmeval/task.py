@@ -104,6 +104,14 @@ class LmevalTask(Task):
         filters = filters if isinstance(filters, list) else [filters]
         return [metric_key(metric, f) for f in filters]
 
+    def example_mean(self, key: str) -> bool:
+        """Whether a mean-aggregated ``key`` is the mean over all documents (a group weighted
+        by size), rather than a mean of its members' means."""
+        if self.entry.kind != "group" or "/" in key:
+            return True
+        return all(bool(agg.get("weight_by_size", True)) for agg in self.agg_configs()
+                   if key in self.agg_keys(agg))
+
     def available(self) -> tuple[bool, str]:
         if lmeval_version() is None:
             from tasks.lmeval import INSTALL_HINT

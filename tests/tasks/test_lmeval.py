@@ -124,6 +124,10 @@ def test_eval_records_reuses_and_ranks(folder, tiny_gpt, tmp_path, monkeypatch) 
     assert mc.metrics["acc"].score == pytest.approx(sum(r["items"]["acc"] for r in rows) / 10)
     group = by_task["lmeval:lmx_group"]
     assert group.data["n_examples"] == 16  # 10 + 6 documents, weighted by size
+    subs = group.metrics["acc"].details["subtasks"]
+    assert subs["lmx_mc"] == pytest.approx(mc.metrics["acc"].score)
+    assert group.metrics["acc"].score == pytest.approx((10 * subs["lmx_mc"] + 6 * subs["lmx_mc_b"]) / 16)
+    assert group.metrics["acc"].level == "example"
     # A second identical run reuses every lmeval: result: lm-eval is never called again.
     import tasks.lmeval.run as run
 
