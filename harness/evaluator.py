@@ -48,6 +48,7 @@ from harness.results import (
 from harnesskit.errors import HarnessError
 from harnesskit.fsutil import check_writable_dir
 from harnesskit.progress import bar
+from pretrain.engine.precision import resolve_precision
 from tasks.base import FinetuneDefaults, finetune_settings
 from tasks.baselines import BaselineSkipped
 from tasks.modelref import ModelRef, resolve_model, resolve_models
@@ -138,7 +139,7 @@ def evaluate(models: Sequence[str | Path | ModelRef], tasks: str | Sequence[str]
              mode: str = "finetune", seeds: Sequence[int] = (0,), limit: int | None = None,
              out: str | Path = "results", db: str | None = None, baselines: bool = True,
              batch_size: int = 16, n_bootstrap: int = 1000, rescore: bool = False,
-             include: Sequence[str | Path] = (), precision: str = "bf16",
+             include: Sequence[str | Path] = (), precision: str = "auto",
              overrides: dict[str, Any] | None = None, num_fewshot: int | None = None,
              chat_template: bool = False, executor: Any = None) -> list[Result]:
     """Evaluate every model on every task with every seed; return one Result per job.
@@ -155,6 +156,7 @@ def evaluate(models: Sequence[str | Path | ModelRef], tasks: str | Sequence[str]
     """
     from leaderboards.store import open_store
 
+    precision = resolve_precision(precision)  # `auto` once, so results record what was used
     cfg = EvalConfig(mode=mode, limit=limit, n_bootstrap=n_bootstrap, precision=precision,
                      overrides=tuple(sorted((overrides or {}).items())),
                      num_fewshot=num_fewshot, chat_template=chat_template)

@@ -99,7 +99,7 @@ def executor_from_cli(out: str, *, executor: str, n_jobs: int | None, ray_addres
               help="Bootstrap resamples for the 95% CIs (0 = no CIs).")
 @click.option("--ft", "ft_sets", multiple=True, metavar="KEY=VALUE",
               help="Override a fine-tuning default, e.g. --ft epochs=1 (repeatable).")
-@click.option("--precision", type=click.Choice(["bf16", "fp32"]), default="bf16",
+@click.option("--precision", type=click.Choice(["auto", "bf16", "fp32"]), default="auto",
               show_default=True, help="Autocast precision of fine-tuning and inference.")
 @click.option("--num-fewshot", type=int, default=None,
               help="lmeval: tasks: few-shot examples (default: the task's own setting).")

@@ -16,7 +16,8 @@ import click
 @click.option("--epochs", default=None, type=click.IntRange(min=1), help="Override the task's epochs.")
 @click.option("--lr", default=None, type=float, help="Override the task's learning rate.")
 @click.option("--beams", default=None, type=click.IntRange(min=1), help="Beam width for generation (1 = greedy).")
-@click.option("--precision", default="bf16", show_default=True, type=click.Choice(["bf16", "fp32"]))
+@click.option("--precision", default="auto", show_default=True, type=click.Choice(["auto", "bf16", "fp32"]),
+              help="Autocast precision; auto: bf16 only where the hardware has fast bf16.")
 @click.option("--include", "includes", multiple=True, type=click.Path(exists=True),
               help="Also register the YAML tasks in this folder.")
 def finetune(model: str, task_name: str, out: str, seed: int, limit: int | None,
@@ -37,10 +38,12 @@ def finetune(model: str, task_name: str, out: str, seed: int, limit: int | None,
 
     from harnesskit.errors import HarnessError
     from harnesskit.fsutil import write_text_atomic
+    from pretrain.engine.precision import resolve_precision
     from tasks import get_task, include
     from tasks.modelref import resolve_model
     from tasks.runner import NotApplicable, predict
 
+    precision = resolve_precision(precision)
     for folder in includes:
         include(folder)
     task = get_task(task_name)

@@ -73,7 +73,9 @@ class TrainConfig:
                            "and sizes), e.g. simcse after mlm; empty: random init")
     objective: str = field("", "training objective: clm, mlm, simcse, electra or a plugin's "
                            "(empty: the architecture's default)")
-    precision: Literal["fp32", "bf16"] = field("bf16", "autocast precision")
+    precision: Literal["auto", "fp32", "bf16"] = field(
+        "auto", "autocast precision; auto: bf16 where the hardware has fast bf16 (CUDA, or a CPU "
+        "with AVX512-BF16/AMX), else fp32 (the run records the one it used)")
     compile: bool = field(False, "wrap the model in torch.compile")
     log_every: int = field(10, "steps between metrics.jsonl lines")
     eval_every: int = field(200, "steps between validation passes")

@@ -28,6 +28,7 @@ from harnesskit.config import config_hash, to_dict
 from harnesskit.errors import HarnessError
 from pretrain.engine import checkpoint as ck
 from pretrain.engine import distributed
+from pretrain.engine.precision import resolve_precision
 from pretrain.engine.presets import RunConfig
 
 # OpenMP workers that spin while waiting starve everything else on a shared, busy CPU (2-3x
@@ -435,6 +436,9 @@ def pretrain(cfg: RunConfig, *, corpus: str | None = None, out: str | Path,
     import torch
 
     dist = distributed.setup()
+    # `auto` is decided here, once, so the run's config (and its hash) names what was used.
+    cfg = replace(cfg, train=replace(cfg.train, precision=resolve_precision(
+        cfg.train.precision, dist.device)))
     torch.set_float32_matmul_precision("high")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     try:

@@ -14,7 +14,7 @@ from harnesskit.config import (
     to_dict,
     valid_keys,
 )
-from harnesskit.errors import ConfigError
+from harnesskit.errors import ConfigError, HarnessError
 from pretrain.engine.presets import ModelConfig, RunConfig, preset
 
 
@@ -37,7 +37,7 @@ def test_unknown_key_lists_close_matches_and_valid_keys() -> None:
 
 @pytest.mark.parametrize("item, fragment", [
     ("model.n_layer=abc", "expected a int"),
-    ("train.precision=fp8", "must be one of fp32, bf16"),
+    ("train.precision=fp8", "must be one of auto, fp32, bf16"),
     ("train.compile=maybe", "expected true or false"),
     ("model.n_embd=130", "divisible"),
     ("noequals", "has no '='"),
@@ -68,3 +68,18 @@ def test_unknown_preset_and_keys() -> None:
         preset("huge")
     assert "model.block_size" in valid_keys(preset("tiny"))
     assert parse_sets(["a.b=1=2"]) == {"a.b": "1=2"}
+
+
+def test_auto_precision_follows_the_cpu_flags(tmp_path) -> None:
+    from pretrain.engine import precision as pr
+
+    with_bf16 = tmp_path / "a"
+    with_bf16.write_text("flags\t: fpu sse2 avx2 avx512f avx512_bf16\n")
+    without = tmp_path / "b"
+    without.write_text("flags\t: fpu sse2 avx2\n")
+    assert pr.cpu_has_fast_bf16(str(with_bf16)) and not pr.cpu_has_fast_bf16(str(without))
+    assert pr.resolve_precision("fp32") == "fp32" and pr.resolve_precision("bf16") == "bf16"
+    want = "bf16" if pr.cpu_has_fast_bf16() else "fp32"
+    assert pr.resolve_precision("auto") == want
+    with pytest.raises(HarnessError, match="unknown precision"):
+        pr.resolve_precision("fp8")
