@@ -294,14 +294,20 @@ class SlurmExecutor(Executor):
     gpus: int = 0
     cpus: int = 1
     mem_gb: float | None = None
-    cluster: str | None = None    # None: Slurm; "local": submitit's local executor
+    cluster: str | None = None    # None or "slurm": Slurm; "local": submitit's local executor
     max_requeues: int = 3
     name: str = "slurm"
     extra: dict[str, Any] = field(default_factory=dict)
 
     def map(self, specs: Sequence[JobSpec], done: Callable[[JobSpec], None]) -> list[Any]:
+        import shutil
+
         submitit = _import("submitit", "submitit")
-        ex = submitit.AutoExecutor(folder=self.folder, cluster=self.cluster,
+        if self.cluster in (None, "slurm") and shutil.which("sbatch") is None:
+            # submitit would quietly pick its local executor: refuse instead
+            raise HarnessError("--executor slurm: Slurm is not available here (no sbatch on PATH)",
+                               hint="run from a Slurm login node, or use --executor local or ray")
+        ex = submitit.AutoExecutor(folder=self.folder, cluster=self.cluster or "slurm",
                                    slurm_max_num_timeout=self.max_requeues)
         params: dict[str, Any] = {"timeout_min": self.time_min, "gpus_per_node": self.gpus,
                                   "cpus_per_task": self.cpus, "name": "harness-eval", **self.extra}

@@ -114,6 +114,12 @@ def test_options_of_another_executor_are_refused_together(tmp_path: Path) -> Non
     assert interleave([[0, 2, 4], [1, 3]]) == [0, 1, 2, 3, 4]
 
 
+def test_slurm_without_slurm_is_refused_not_run_locally(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))  # no sbatch here
+    with pytest.raises(HarnessError, match="Slurm is not available here"):
+        SlurmExecutor(folder=str(tmp_path)).map([], lambda spec: None)
+
+
 @pytest.mark.slow
 def test_a_failed_worker_job_names_the_job_and_keeps_the_others(setup, tmp_path: Path) -> None:
     bad = tmp_path / "bad-tasks"
