@@ -9,7 +9,9 @@ small classification tasks (written here as YAML + JSONL, 40 training and 12 tes
 examples each) with 8 seeds each = 16 jobs, each a few seconds. Every executor
 writes into a fresh folder, so nothing is reused; each result set is checked to
 equal the first (predictions and metrics). Ray's start-up is timed apart from its
-jobs. Wall-clock on a shared machine moves with the load: the load average is
+jobs. local x1 runs warm (this process has already run one evaluation, to build
+the task data); a fresh worker's first job pays its imports, shown as the slowest
+job. Wall-clock on a shared machine moves with the load: the load average is
 printed beside the figures.
 
     python bench/executors.py [--seeds 8]
@@ -82,7 +84,7 @@ def make_checkpoint(out: Path) -> Path:
 
 def outcome(results: list) -> list:
     """What must be equal between executors: predictions and metric values per job."""
-    return sorted((r.model_id, r.task, r.seed, json.dumps({k: v["score"] for k, v in r.metrics.items()}),
+    return sorted((r.model_id, r.task, r.seed, json.dumps({k: v["score"] for k, v in r.data["metrics"].items()}),
                    Path(r.path).with_name("predictions.jsonl" if r.seed == 0 else
                                           f"predictions-seed-{r.seed}.jsonl").read_text())
                   for r in results)
@@ -106,6 +108,7 @@ def main() -> None:
     harness.evaluate([ckpt], names, out=root / "warm", **{**run, "seeds": [0]})  # build data
 
     timings: dict[str, float] = {}
+    walls: dict[str, list[float]] = {}
     outcomes = {}
     for label, make in (("local x1", lambda: None), ("local x2", lambda: LocalExecutor(jobs=2)),
                         ("ray x2", lambda: RayExecutor(cpus=1))):
@@ -118,6 +121,7 @@ def main() -> None:
                                executor=make(), **run)
         timings[label] = time.perf_counter() - t0
         outcomes[label] = outcome(res)
+        walls[label] = sorted(r.data["timings"]["wall_s"] for r in res)
         print(f"{label:9s} {len(res)} jobs  {timings[label]:7.1f} s", flush=True)
     import ray
 
@@ -127,9 +131,14 @@ def main() -> None:
     load = os.getloadavg()
     print(f"\n16 jobs = 2 tasks x {args.seeds} seeds, {os.cpu_count()} CPUs, "
           f"load average {load[0]:.1f} / {load[1]:.1f}")
-    print(f"{'executor':14s} {'wall s':>8s} {'vs local x1':>12s}")
+    print(f"{'executor':14s} {'wall s':>8s} {'vs local x1':>12s} {'median job s':>13s} "
+          f"{'slowest job s':>14s}")
     for label in ("local x1", "local x2", "ray x2"):
-        print(f"{label:14s} {timings[label]:8.1f} {base / timings[label]:11.2f}x")
+        w = walls[label]
+        print(f"{label:14s} {timings[label]:8.1f} {base / timings[label]:11.2f}x "
+              f"{w[len(w) // 2]:13.1f} {w[-1]:14.1f}")
+    print("(the slowest job of a fresh worker includes its imports of torch, transformers and "
+          "the metric libraries; local x1 runs warm, after a first evaluation in this process)")
     print(f"{'ray start-up':14s} {timings['ray start-up']:8.1f}")
     print(f"same predictions and metrics from every executor: {same}")
     if not same:
