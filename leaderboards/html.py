@@ -26,6 +26,7 @@ from leaderboards.tables import (
     header,
     human,
     model_label,
+    rank_cell,
     signature_lines,
 )
 
@@ -106,10 +107,11 @@ def overview(boards: dict[str, TaskBoard]) -> str:
     rows: dict[str, dict[str, Any]] = {}
     for name, board in boards.items():
         for r in board.rows:
-            entry = rows.setdefault(r.model_id, {"row": r, "cells": {}})
+            key = f"{r.label or r.model_id} {r.setting}".strip()
+            entry = rows.setdefault(key, {"row": r, "cells": {}})
             entry["cells"][name] = (board.primary, r)
     head = "".join(f"<th><a href='#{anchor(n)}'>{e(n)}</a><br><small>{e(b.primary or '')} "
-                   f"{arrow(b.primary)}</small></th>"
+                   f"{arrow(b, b.primary)}</small></th>"
                    for n, b in boards.items())
     body = []
     for _model_id, entry in sorted(rows.items()):
@@ -125,7 +127,8 @@ def overview(boards: dict[str, TaskBoard]) -> str:
                 v = r.metrics[metric]["mean"]
                 tds.append(f"<td data-v='{v!r}'>{e(fmt_score(v))}</td>")
         cls = " class=baseline" if r0.baseline else ""
-        body.append(f"<tr{cls}><td class=l>{e(model_label(r0))}</td><td class=l>{e(r0.kind)}</td>"
+        shown = f"{model_label(r0)} ({r0.setting})" if r0.setting else model_label(r0)
+        body.append(f"<tr{cls}><td class=l>{e(shown)}</td><td class=l>{e(r0.kind)}</td>"
                     f"<td data-v='{r0.params or ''}'>{e(human(r0.params))}</td>{''.join(tds)}</tr>")
     return ("<h2 id=overview>Overview</h2><div class=scroll><table class=sortable "
             "id=overview-table><thead><tr><th class=l>model</th><th class=l>kind</th>"
@@ -135,14 +138,16 @@ def overview(boards: dict[str, TaskBoard]) -> str:
 def task_section(name: str, board: TaskBoard) -> str:
     """The sortable table, the bar chart and the signatures of one task."""
     head = header(board)[:-1]  # the text table's columns; the note goes in the metric cells
-    ths = "".join(f"<th class=l>{e(h)}</th>" if h in ("model", "kind", "mode")
+    ths = "".join(f"<th class=l>{e(h)}</th>" if h in ("model", "kind", "mode", "setting")
                   else f"<th>{e(h)}</th>" for h in head)
     trs = []
-    for i, r in enumerate(board.rows, 1):
+    for r in board.rows:
         cls = "na" if r.status != "ok" else ("baseline" if r.baseline else "")
-        tds = [f"<td data-v='{i if r.status == 'ok' else 1e9}'>{i if r.status == 'ok' else '-'}</td>",
+        tds = [f"<td data-v='{r.rank if r.rank is not None else 1e9}' title='{e(r.group)}'>"
+               f"{e(rank_cell(r))}</td>",
                f"<td class=l data-model='{e(r.model_id)}'>{e(model_label(r))}</td>",
                f"<td class=l>{e(r.kind)}</td><td class=l>{e(r.mode)}</td>",
+               f"<td class=l>{e(r.setting or 'default')}</td>",
                f"<td>{e(','.join(map(str, r.seeds)))}</td>",
                f"<td data-v='{r.n_examples or ''}'>{e(r.n_examples or '-')}</td>"]
         if r.status != "ok":
@@ -165,6 +170,7 @@ def task_section(name: str, board: TaskBoard) -> str:
     return (f"<section id='{anchor(name)}' data-task='{e(name)}'><h2>{e(name)}</h2>"
             f"<p class=meta>{e(board.family)}, version {e(board.version)}, data hash "
             f"<code>{e(board.data_hash)}</code></p>"
+            + "".join(f"<p class=meta>Note: {e(n)}</p>" for n in board.notes) +
             f"<div class=scroll><table class=sortable><thead><tr>{ths}</tr></thead>"
             f"<tbody>{''.join(trs)}</tbody></table></div>{bar_chart(board)}<details><summary>Signatures and versions</summary>"
             f"<ul>{sigs}</ul><ul>{configs}</ul></details></section>")
@@ -190,7 +196,7 @@ def bar_chart(board: TaskBoard) -> str:
     for i, (r, v, c) in enumerate(vals):
         y = 5 + i * bar_h
         color = "#9aa1b1" if r.baseline else "#3b6fd6"
-        out.append(f"<text x={left - 6} y={y + 12} text-anchor=end>{e(r.model_id[:28])}</text>")
+        out.append(f"<text x={left - 6} y={y + 12} text-anchor=end>{e(model_label(r)[:28])}</text>")
         out.append(f"<rect x={x(min(0, v)):.1f} y={y + 2} width={abs(x(v) - x(0)):.1f} "
                    f"height={bar_h - 5} fill='{color}'><title>{e(r.model_id)}: "
                    f"{e(fmt_metric(r.metrics[m]))}</title></rect>")

@@ -27,6 +27,7 @@ import sqlalchemy as sa
 
 from harnesskit.errors import HarnessError
 from leaderboards import schema
+from leaderboards.board import setting_label
 
 BUSY_TIMEOUT_S = 120.0
 RETRIES = 8  # PostgreSQL: deadlocks and serialization failures are retried this often
@@ -277,12 +278,6 @@ class Store:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def setting_label(setting: dict[str, Any]) -> str:
-    """A setting as people read it: ``limit=200 ft.epochs=1`` (empty for the defaults)."""
-    return " ".join(f"{k}={v if isinstance(v, str) else json.dumps(v)}"
-                    for k, v in sorted(setting.items()))
 
 
 def _sqlite_engine(url: sa.URL) -> sa.Engine:

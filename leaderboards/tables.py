@@ -13,7 +13,7 @@ import io
 import json
 from typing import Any
 
-from leaderboards.board import LOWER_IS_BETTER, Row, TaskBoard
+from leaderboards.board import Row, TaskBoard
 
 
 def human(n: float | int | None) -> str:
@@ -37,7 +37,8 @@ def fmt_score(v: float | None) -> str:
 
 
 def fmt_metric(m: dict[str, Any] | None) -> str:
-    """``mean [lo, hi]`` with ``± sd`` when several seeds were run."""
+    """``mean [lo, hi]`` with ``± sd`` when several seeds were run; the tokenizer of a
+    per-token score and the share of empty outputs of distinct-n beside it."""
     if m is None:
         return "-"
     if m["mean"] is None:
@@ -47,29 +48,47 @@ def fmt_metric(m: dict[str, Any] | None) -> str:
         text += f" ±{fmt_score(m['std'])}"
     if m.get("ci"):
         text += f" [{fmt_score(m['ci'][0])}, {fmt_score(m['ci'][1])}]"
+    if m.get("unit"):
+        text += f" ({unit_label(m['unit'])})"
+    if m.get("empty_share"):
+        text += f" ({m['empty_share']:.0f}% empty)"
     return text
 
 
+def unit_label(unit: str) -> str:
+    """``tokens of tokenizer 1a2b3c4d5e6f7a8b`` -> ``tok 1a2b3c4d``."""
+    prefix = "tokens of tokenizer "
+    if unit.startswith(prefix):
+        return f"tok {unit[len(prefix):][:8]}"
+    return unit.removeprefix("tokens of ")
+
+
 def model_label(r: Row) -> str:
-    """The model id, marked when it is a baseline."""
-    return f"{r.model_id} (baseline)" if r.baseline else r.model_id
+    """The model as shown (short hash where its id is not unique), marked when a baseline."""
+    label = r.label or r.model_id
+    return f"{label} (baseline)" if r.baseline else label
 
 
-def arrow(metric: str | None) -> str:
-    """Which way is better for a metric: ``↓`` when lower, else ``↑``."""
-    return "↓" if metric in LOWER_IS_BETTER else "↑"
+def arrow(board: TaskBoard, metric: str | None) -> str:
+    """Which way is better for a metric, as its results say: ``↓`` when lower, else ``↑``."""
+    return "↓" if board.lower_is_better(metric) else "↑"
 
 
 def header(board: TaskBoard) -> list[str]:
     """Column names of one task's table."""
-    arrows = [f"{m} {arrow(m)}" for m in board.metrics]
-    return ["#", "model", "kind", "mode", "seeds", "n", *arrows, "params", "tokens", "FLOPs",
-            "note"]
+    arrows = [f"{m} {arrow(board, m)}" for m in board.metrics]
+    return ["#", "model", "kind", "mode", "setting", "seeds", "n", *arrows, "params", "tokens",
+            "FLOPs", "note"]
 
 
-def cells(board: TaskBoard, i: int, r: Row) -> list[str]:
+def rank_cell(r: Row) -> str:
+    """The rank within the row's comparable group ("-": not ranked)."""
+    return "-" if r.rank is None else str(r.rank)
+
+
+def cells(board: TaskBoard, r: Row) -> list[str]:
     """One row's cells; a row that was not scored says why in its last (note) column."""
-    lead = [str(i) if r.status == "ok" else "-", model_label(r), r.kind, r.mode,
+    lead = [rank_cell(r), model_label(r), r.kind, r.mode, r.setting or "default",
             ",".join(map(str, r.seeds)), str(r.n_examples) if r.n_examples else "-"]
     note = ""
     if r.status != "ok":
@@ -77,6 +96,8 @@ def cells(board: TaskBoard, i: int, r: Row) -> list[str]:
         scores, note = ["n/a"] * len(board.metrics), f"{label}: {r.reason}"
     else:
         scores = [fmt_metric(r.metrics.get(m)) for m in board.metrics]
+    if r.group and r.status == "ok":
+        note = f"ranked among: {r.group}" + (f"; {note}" if note else "")
     return [*lead, *scores, human(r.params), human(r.tokens), human(r.flops), note]
 
 
@@ -102,10 +123,11 @@ def terminal(boards: dict[str, TaskBoard], *, signatures: bool = False) -> str:
     out = []
     for name, board in boards.items():
         out.append(f"== {name} ({board.family}, v{board.version}, data {board.data_hash[:8]}) ==")
-        table = [header(board)] + [cells(board, i, r) for i, r in enumerate(board.rows, 1)]
+        table = [header(board)] + [cells(board, r) for r in board.rows]
         widths = [max(len(row[c]) for row in table) for c in range(len(table[0]))]
         for row in table:
             out.append("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+        out.extend(f"  note: {n}" for n in board.notes)
         if signatures:
             out.extend("  " + line for line in signature_lines(board))
         out.append("")
@@ -122,16 +144,17 @@ def markdown(boards: dict[str, TaskBoard], *, signatures: bool = False) -> str:
         head = header(board)
         out.append("| " + " | ".join(head) + " |")
         out.append("|" + "|".join("---" for _ in head) + "|")
-        for i, r in enumerate(board.rows, 1):
-            out.append("| " + " | ".join(c.replace("|", "\\|") for c in cells(board, i, r)) + " |")
+        for r in board.rows:
+            out.append("| " + " | ".join(c.replace("|", "\\|") for c in cells(board, r)) + " |")
+        out += ["", *(f"> {n}" for n in board.notes)] if board.notes else []
         if signatures:
             out += ["", *(f"- `{line}`" for line in signature_lines(board))]
         out.append("")
     return "\n".join(out)
 
 
-CSV_FIELDS = ["task", "family", "task_version", "data_hash", "rank", "model", "model_hash",
-              "kind", "baseline", "mode", "status", "reason", "seeds", "n", "metric", "mean", "std",
+CSV_FIELDS = ["task", "family", "task_version", "data_hash", "rank", "rank_group", "model",
+              "model_hash", "kind", "baseline", "mode", "setting", "status", "reason", "seeds", "n", "metric", "mean", "std",
               "ci_lo", "ci_hi", "params", "tokens", "flops", "signature"]
 
 
@@ -141,11 +164,12 @@ def to_csv(boards: dict[str, TaskBoard]) -> str:
     w = csv.DictWriter(buf, fieldnames=CSV_FIELDS, lineterminator="\n")
     w.writeheader()
     for name, board in boards.items():
-        for i, r in enumerate(board.rows, 1):
+        for r in board.rows:
             base = {"task": name, "family": board.family, "task_version": board.version,
-                    "data_hash": board.data_hash, "rank": i if r.status == "ok" else "",
-                    "model": r.model_id, "model_hash": r.model_hash, "kind": r.kind,
-                    "baseline": int(r.baseline), "mode": r.mode, "status": r.status,
+                    "data_hash": board.data_hash, "rank": "" if r.rank is None else r.rank,
+                    "rank_group": r.group, "model": r.model_id, "model_hash": r.model_hash,
+                    "kind": r.kind, "baseline": int(r.baseline), "mode": r.mode,
+                    "setting": r.setting, "status": r.status,
                     "reason": r.reason or "", "seeds": " ".join(map(str, r.seeds)),
                     "n": r.n_examples or "",
                     "params": r.params or "", "tokens": r.tokens or "", "flops": r.flops or ""}
@@ -162,7 +186,8 @@ def to_csv(boards: dict[str, TaskBoard]) -> str:
 def to_json(boards: dict[str, TaskBoard]) -> str:
     """Everything, as JSON: per task its metrics and ranked rows."""
     doc = {name: {"family": b.family, "version": b.version, "data_hash": b.data_hash,
-                  "metrics": b.metrics, "primary": b.primary,
+                  "metrics": b.metrics, "primary": b.primary, "directions": b.directions,
+                  "notes": b.notes,
                   "rows": [r.to_dict() for r in b.rows]}
            for name, b in boards.items()}
     return json.dumps({"tasks": doc}, indent=2, sort_keys=True, default=str) + "\n"

@@ -73,11 +73,11 @@ def write_view(text: str, out: str | Path) -> Path:
 
 
 def compare(db: str | Path, a: str, b: str, *, task: str | None = None,
-            n_boot: int = 10000, seed: int = 0) -> list:
+            setting: str | None = None, n_boot: int = 10000, seed: int = 0) -> list:
     """Paired bootstrap comparisons of two models in a store (see :mod:`leaderboards.compare`)."""
     from leaderboards.compare import compare as _compare
     from leaderboards.store import open_store
 
     with open_store(db, create=False) as store:
         results = store.results(task)
-    return _compare(results, a, b, task=task, n_boot=n_boot, seed=seed)
+    return _compare(results, a, b, task=task, setting=setting, n_boot=n_boot, seed=seed)

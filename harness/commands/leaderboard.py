@@ -66,14 +66,19 @@ def show(db: str, task: str | None, fmt: str, out: str | None, signatures: bool,
 @click.option("--task", default=None, help="Only this task.")
 @click.option("--bootstrap", "n_boot", default=10000, show_default=True, type=click.IntRange(min=1),
               help="Paired bootstrap resamples.")
+@click.option("--setting", default=None, metavar="LABEL",
+              help='Only results of this setting, as the leaderboard shows it ("limit=200").')
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def compare(model_a: str, model_b: str, db: str, task: str | None, n_boot: int,
-            as_json: bool) -> None:
-    """Paired bootstrap of two models on the per-example scores of their shared tasks.
+            setting: str | None, as_json: bool) -> None:
+    """Paired bootstrap of two models on the examples of their shared tasks.
 
-    MODEL_A and MODEL_B are model ids as the leaderboard shows them (or a
-    prefix of their content hash), or checkpoints of a run as RUN@step-0000400
-    (or RUN@400). Right/wrong metrics (accuracy, exact match) also get McNemar's
+    Every metric is recomputed on each resample as the metric computes it (BLEU
+    from n-gram counts, macro F1 from labels), from the per-example statistics
+    saved with the predictions. MODEL_A and MODEL_B are model ids as the
+    leaderboard shows them (or a prefix of their content hash; a name that
+    several models share is refused with the candidates), or checkpoints of a
+    run as RUN@step-0000400 (or RUN@400). Right/wrong metrics (accuracy, exact match) also get McNemar's
     exact test; over several tasks and metrics the p-values are Holm-adjusted;
     each comparison says the smallest difference its test set could detect.
 
@@ -88,7 +93,7 @@ def compare(model_a: str, model_b: str, db: str, task: str | None, n_boot: int,
     from leaderboards.compare import render
     from leaderboards.views import compare as run_compare
 
-    comps = run_compare(db, model_a, model_b, task=task, n_boot=n_boot)
+    comps = run_compare(db, model_a, model_b, task=task, setting=setting, n_boot=n_boot)
     if as_json:
         click.echo(json.dumps([c.to_dict() for c in comps], indent=2))
     else:

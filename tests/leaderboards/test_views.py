@@ -58,7 +58,11 @@ def test_unknown_task_and_format(filled_store: Path) -> None:
         render(filled_store, fmt="pdf")
 
 
-def test_newest_config_replaces_older_on_the_board(filled_store: Path, tmp_path: Path) -> None:
+def test_each_setting_is_its_own_row_ranked_within_its_test_set(filled_store: Path,
+                                                                tmp_path: Path) -> None:
+    """Issue 11: a rerun with another --limit replaced the row, and rows scored on different
+    test subsets were ranked in one column. Each setting is now a row; ranks hold within
+    rows scored on the same examples, and the board says so."""
     import sys
 
     sys.path.insert(0, str(Path(__file__).parent))
@@ -66,11 +70,17 @@ def test_newest_config_replaces_older_on_the_board(filled_store: Path, tmp_path:
 
     from leaderboards.store import open_store
 
-    doc = make_result(tmp_path / "r2", "gpt-tiny", "news", scores={"accuracy": [50.0] * 10})
-    doc["config_hash"], doc["key"] = "another-limit", "another-key"
+    doc = make_result(tmp_path / "r2", "gpt-tiny", "news", limit=10,
+                      scores={"accuracy": [100.0] * 10})
     with open_store(filled_store) as store:
         store.put({k: v for k, v in doc.items() if k != "_path"}, path=doc["_path"])
-        assert store.count() == 7  # both configs stay in the store
-    rows = json.loads(render(filled_store, fmt="json"))["tasks"]["news"]["rows"]
-    gpt = [r for r in rows if r["model_id"] == "gpt-tiny"]
-    assert len(gpt) == 1 and gpt[0]["metrics"]["accuracy"]["mean"] == 50.0
+        assert store.count() == 7  # both settings stay in the store
+    board = json.loads(render(filled_store, fmt="json"))["tasks"]["news"]
+    gpt = {r["setting"]: r for r in board["rows"] if r["model_id"] == "gpt-tiny"}
+    assert set(gpt) == {"", "limit=10"}
+    assert gpt["limit=10"]["metrics"]["accuracy"]["mean"] == 100.0
+    assert gpt["limit=10"]["rank"] == 1 and gpt[""]["rank"] == 1  # different test sets
+    assert gpt["limit=10"]["group"] == "limit=10" and gpt[""]["group"] == "full test set"
+    assert any("ranks in different groups are not comparable" in n for n in board["notes"])
+    text = render(filled_store, task="news")
+    assert "limit=10" in text and "ranked among: limit=10" in text
