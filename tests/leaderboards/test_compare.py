@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,8 @@ import pytest
 from harnesskit.errors import HarnessError
 from leaderboards.views import compare, render
 
+sys.path.insert(0, str(Path(__file__).parent))
+from conftest import make_result  # noqa: E402
 
 SRC = ["The cat sat on the mat today.", "A quick brown fox jumps over the dog.",
        "We will meet at noon near the old station.", "Prices rose sharply in the last quarter.",
@@ -88,11 +91,6 @@ def test_compare_unknown_model(filled_store: Path) -> None:
 
 def test_compare_refuses_a_name_that_two_models_share(filled_store: Path, tmp_path: Path) -> None:
     """Issue 11: two runs both called gpt-tiny; compare silently picked one."""
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).parent))
-    from conftest import make_result
-
     from leaderboards.store import open_store
 
     doc = make_result(tmp_path / "other", "gpt-tiny", "news", model_hash="f" * 16,

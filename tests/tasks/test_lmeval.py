@@ -140,7 +140,7 @@ def test_eval_records_reuses_and_ranks(folder, tiny_gpt, tmp_path, monkeypatch) 
     assert "lmeval:lmx_mc" in board and "acc" in board and "[" in board
     # paired comparison against a second model on the same lmeval: task
     other = str(tmp_path / "other")
-    from conftest import make_checkpoint
+    from task_fixtures import make_checkpoint
 
     make_checkpoint(Path(other), "gpt", seed=1)
     evaluate([other], "lmeval:lmx_mc", include=[folder], out=out, precision="fp32",
