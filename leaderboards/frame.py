@@ -107,12 +107,11 @@ def _row(doc: dict[str, Any], stored: dict[str, Any]) -> dict[str, Any]:
 
 
 def direction(name: str | None, m: dict[str, Any] | None) -> str:
-    """``higher`` or ``lower`` (is better): as the result records it (older ones: by name)."""
-    from leaderboards.board import LOWER_IS_BETTER
-
+    """``higher`` or ``lower`` (is better), as the result records it (results written before
+    schema 2 lack it: ``harness eval`` re-scores them from their saved predictions)."""
     if m and m.get("direction") in ("higher", "lower"):
         return str(m["direction"])
-    return "lower" if name in LOWER_IS_BETTER else "higher"
+    return "higher"
 
 
 def setting_text(setting: Any) -> str:
