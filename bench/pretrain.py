@@ -11,6 +11,12 @@ so that its peak RSS is its own.
 
     python bench/pretrain.py                      # everything (several minutes on 2 cores)
     python bench/pretrain.py --presets tiny --steps 4 --modes bf16,plain
+    python bench/pretrain.py --archs gpt,llama --budget 150   # quality at equal wall-clock
+
+``--archs`` trains each architecture's ``tiny`` preset on Shakespeare for the same
+wall-clock budget: a few timed steps measure each one's speed, then each gets
+as many steps (with its full warmup + cosine schedule) as fit in ``--budget``
+seconds, and the table reports the validation bits per byte it reached.
 """
 
 from __future__ import annotations
@@ -96,7 +102,7 @@ def worker(preset: str, mode: str, steps: int) -> dict:
         fn = Objective(model)
         if mode == "bf16-compiled":
             fn = torch.compile(fn)
-        opt = build_optimizer(model, t)
+        opt = build_optimizer(model, cfg)
 
         def step() -> None:
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=mode != "fp32"):
@@ -160,6 +166,70 @@ def report(rows: list[dict]) -> None:
               f"{r['rss_mb']:7.0f} {peaks['fp32'] / 1e9:11.0f} / {peaks['bf16'] / 1e9:.0f}")
 
 
+def arch_worker(arch: str, budget: float, out: Path) -> dict:
+    """Train ``arch``'s tiny preset on Shakespeare for about ``budget`` seconds."""
+    import math
+
+    import torch
+
+    from harnesskit.config import apply_overrides
+    from pretrain.engine.model import build_model
+    from pretrain.engine.optim import build_optimizer
+    from pretrain.engine.presets import preset as make_preset
+    from pretrain.engine.trainer import pretrain
+
+    cfg = make_preset("tiny", arch)
+    m, t = cfg.model, cfg.train
+    model = build_model(m)
+    opt = build_optimizer(model, cfg)
+    x = torch.randint(0, m.vocab_size, (t.batch_size, m.block_size + 1))
+
+    def step() -> None:
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            _, loss = model(x[:, :-1], x[:, 1:])
+        loss.backward()
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+
+    step()
+    t0 = time.perf_counter()
+    for _ in range(4):
+        step()
+    steps = max(20, math.floor(budget / ((time.perf_counter() - t0) / 4)))
+    cfg = apply_overrides(cfg, [f"train.max_steps={steps}", f"train.eval_every={steps}",
+                                f"train.ckpt_every={steps}",
+                                f"train.warmup_steps={min(t.warmup_steps, steps // 10)}"])
+    res = pretrain(cfg, corpus="shakespeare", out=out / arch)
+    return {"arch": arch, "steps": steps, "params": res.n_params, "elapsed_s": res.elapsed_s,
+            "tokens": res.tokens, "val_loss": res.val_loss, "val_bpb": res.val_bpb}
+
+
+def compare_archs(archs: list[str], budget: float, timeout: int) -> list[dict]:
+    """Each architecture in its own process, one after the other; prints the table."""
+    import tempfile
+
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for arch in archs:
+            cmd = [sys.executable, __file__, "--arch-worker", arch, str(budget), tmp]
+            done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                                  env={**os.environ, "HARNESS_QUIET": "1"})
+            rows.append(json.loads(done.stdout.strip().splitlines()[-1]) if done.returncode == 0
+                        else {"arch": arch, "error": (done.stderr.strip().splitlines() or ["?"])[-1]})
+    print(f"tiny presets on Shakespeare, {budget:.0f} s budget each "
+          f"({os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f})")
+    print(f"| {'arch':6} | {'params':>9} | {'steps':>5} | {'tokens':>9} | {'seconds':>7} | "
+          f"{'val loss':>8} | {'val bpb':>7} |")
+    print("|--------|-----------|-------|-----------|---------|----------|---------|")
+    for r in rows:
+        if "error" in r:
+            print(f"| {r['arch']:6} | error: {r['error']} |")
+            continue
+        print(f"| {r['arch']:6} | {r['params']:9,} | {r['steps']:5} | {r['tokens']:9,} | "
+              f"{r['elapsed_s']:7.0f} | {r['val_loss']:8.4f} | {r['val_bpb']:7.4f} |")
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--presets", default="tiny,small")
@@ -167,8 +237,20 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=6, help="timed steps per configuration")
     ap.add_argument("--timeout", type=int, default=900, help="seconds per configuration")
     ap.add_argument("--json", type=Path, help="also write the rows and peaks here")
+    ap.add_argument("--archs", help="compare these architectures at equal wall-clock instead")
+    ap.add_argument("--budget", type=float, default=150.0, help="--archs: seconds per arch")
     ap.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
+    ap.add_argument("--arch-worker", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.arch_worker:
+        arch, budget, out = args.arch_worker
+        print(json.dumps(arch_worker(arch, float(budget), Path(out))))
+        return
+    if args.archs:
+        rows = compare_archs(args.archs.split(","), args.budget, args.timeout)
+        if args.json:
+            args.json.write_text(json.dumps({"archs": rows}, indent=2))
+        return
     if args.worker:
         preset, mode, steps = args.worker
         print(json.dumps(worker(preset, mode, int(steps))))
