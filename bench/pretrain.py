@@ -11,12 +11,14 @@ so that its peak RSS is its own.
 
     python bench/pretrain.py                      # everything (several minutes on 2 cores)
     python bench/pretrain.py --presets tiny --steps 4 --modes bf16,plain
-    python bench/pretrain.py --archs gpt,llama --budget 150   # quality at equal wall-clock
+    python bench/pretrain.py --archs gpt,llama --budget 150   # quality at equal time
 
 ``--archs`` trains each architecture's ``tiny`` preset on Shakespeare for the same
-wall-clock budget: a few timed steps measure each one's speed, then each gets
-as many steps (with its full warmup + cosine schedule) as fit in ``--budget``
-seconds, and the table reports the validation bits per byte it reached.
+time budget: a few timed steps measure each one's speed, then each gets as many
+steps (with its full warmup + cosine schedule) as fit in ``--budget`` seconds,
+and the table reports the validation bits per byte it reached. Time is the
+process's CPU time, not wall-clock, so that a shared machine's changing load does
+not favour whichever ran on a quiet minute (on an idle machine, wall = CPU / threads).
 """
 
 from __future__ import annotations
@@ -192,15 +194,17 @@ def arch_worker(arch: str, budget: float, out: Path) -> dict:
         opt.zero_grad(set_to_none=True)
 
     step()
-    t0 = time.perf_counter()
+    t0 = time.process_time()  # CPU seconds: fair on a shared, oversubscribed machine
     for _ in range(4):
         step()
-    steps = max(20, math.floor(budget / ((time.perf_counter() - t0) / 4)))
+    steps = max(20, math.floor(budget / ((time.process_time() - t0) / 4)))
     cfg = apply_overrides(cfg, [f"train.max_steps={steps}", f"train.eval_every={steps}",
                                 f"train.ckpt_every={steps}",
                                 f"train.warmup_steps={min(t.warmup_steps, steps // 10)}"])
+    c0 = time.process_time()
     res = pretrain(cfg, corpus="shakespeare", out=out / arch)
     return {"arch": arch, "steps": steps, "params": res.n_params, "elapsed_s": res.elapsed_s,
+            "cpu_s": time.process_time() - c0,
             "tokens": res.tokens, "val_loss": res.val_loss, "val_bpb": res.val_bpb}
 
 
@@ -212,21 +216,26 @@ def compare_archs(archs: list[str], budget: float, timeout: int) -> list[dict]:
     with tempfile.TemporaryDirectory() as tmp:
         for arch in archs:
             cmd = [sys.executable, __file__, "--arch-worker", arch, str(budget), tmp]
-            done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
-                                  env={**os.environ, "HARNESS_QUIET": "1"})
+            try:
+                done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                                      env={**os.environ, "HARNESS_QUIET": "1"})
+            except subprocess.TimeoutExpired:
+                rows.append({"arch": arch, "error": f"timed out after {timeout}s"})
+                continue
             rows.append(json.loads(done.stdout.strip().splitlines()[-1]) if done.returncode == 0
                         else {"arch": arch, "error": (done.stderr.strip().splitlines() or ["?"])[-1]})
-    print(f"tiny presets on Shakespeare, {budget:.0f} s budget each "
+    print(f"tiny presets on Shakespeare, {budget:.0f} CPU-s of training steps each "
           f"({os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f})")
-    print(f"| {'arch':6} | {'params':>9} | {'steps':>5} | {'tokens':>9} | {'seconds':>7} | "
-          f"{'val loss':>8} | {'val bpb':>7} |")
-    print("|--------|-----------|-------|-----------|---------|----------|---------|")
+    print(f"| {'arch':6} | {'params':>9} | {'steps':>5} | {'tokens':>9} | {'wall s':>7} | "
+          f"{'CPU s':>7} | {'val loss':>8} | {'val bpb':>7} |")
+    print("|--------|-----------|-------|-----------|---------|---------|----------|---------|")
     for r in rows:
         if "error" in r:
             print(f"| {r['arch']:6} | error: {r['error']} |")
             continue
         print(f"| {r['arch']:6} | {r['params']:9,} | {r['steps']:5} | {r['tokens']:9,} | "
-              f"{r['elapsed_s']:7.0f} | {r['val_loss']:8.4f} | {r['val_bpb']:7.4f} |")
+              f"{r['elapsed_s']:7.0f} | {r['cpu_s']:7.0f} | {r['val_loss']:8.4f} | "
+              f"{r['val_bpb']:7.4f} |")
     return rows
 
 
@@ -238,7 +247,7 @@ def main() -> None:
     ap.add_argument("--timeout", type=int, default=900, help="seconds per configuration")
     ap.add_argument("--json", type=Path, help="also write the rows and peaks here")
     ap.add_argument("--archs", help="compare these architectures at equal wall-clock instead")
-    ap.add_argument("--budget", type=float, default=150.0, help="--archs: seconds per arch")
+    ap.add_argument("--budget", type=float, default=150.0, help="--archs: CPU seconds per arch")
     ap.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
     ap.add_argument("--arch-worker", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args()

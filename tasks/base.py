@@ -42,7 +42,9 @@ class FinetuneDefaults:
     ``warmup_frac`` linear warmup then linear decay), ``batch_size`` (training
     sequences per step), ``max_len`` (input tokens, capped by the model's
     context), ``max_new_tokens`` and ``beams`` (generation), ``weight_decay``,
-    and ``max_train`` (cap on training examples, for CPU budgets; None = all).
+    and ``max_train`` (cap on training examples, for CPU budgets; None = all),
+    ``eda`` (augmented copies of each training input by EDA, :mod:`pretrain.data.augment`,
+    seeded by the fine-tuning seed; 0 = off).
     """
 
     epochs: int = 3
@@ -55,12 +57,13 @@ class FinetuneDefaults:
     weight_decay: float = 0.01
     warmup_frac: float = 0.06
     max_train: int | None = 4000
+    eda: int = 0
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
             whole = f.name in ("epochs", "batch_size", "max_len", "max_new_tokens", "beams",
-                               "patience", "max_train")
+                               "patience", "max_train", "eda")
             if value is None and f.name == "max_train":
                 continue
             if isinstance(value, str) and not whole:  # YAML reads 1e-4 as a string
@@ -84,6 +87,8 @@ class FinetuneDefaults:
             raise ValueError("finetune.lr must be positive")
         if self.patience < 0:
             raise ValueError("finetune.patience must be >= 0")
+        if self.eda < 0:
+            raise ValueError("finetune.eda must be >= 0")
         if self.max_train is not None and self.max_train < 1:
             raise ValueError("finetune.max_train must be at least 1 (or null for all)")
 

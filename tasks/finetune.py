@@ -15,7 +15,7 @@ import copy
 import os
 import random
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -206,8 +206,12 @@ def finetune(model: ModelRef | Backbone, task: Task, *, seed: int = 0, limit: in
     if ft.max_train is not None:
         train_exs = train_exs[: ft.max_train]
     val_exs = _limited(task.examples("validation"), limit)
+    augmentation = None
+    if ft.eda:
+        train_exs, augmentation = augmented(train_exs, ft.eda, seed)
     result = train(tm, train_exs, val_exs)
     info = {"model_kind": bb.kind, "head": head, "seed": seed, "limit": limit,
+            **({"augmentation": augmentation} if augmentation else {}),
             "precision": precision, "finetune": asdict(ft), "n_train": len(train_exs),
             "n_validation": len(val_exs), "train_seconds": round(time.time() - t0, 2), **result}
     if out is not None:
@@ -223,6 +227,18 @@ def _check_out(out: Path) -> None:
                                               and not (out / "finetune.json").is_file())):
         raise HarnessError(f"--out {out} exists and is not a fine-tuned model folder",
                            hint="choose a new or empty folder")
+
+
+def augmented(exs: list[Example], copies: int, seed: int) -> tuple[list[Example], dict]:
+    """``exs`` plus ``copies`` EDA variants of each text input (labels and references kept),
+    and the augmentation's counts. Structured inputs (QA) are left as they are."""
+    from pretrain.data.augment import augment_texts
+
+    texts = [i for i, e in enumerate(exs) if isinstance(e.input, str)]
+    rows, report = augment_texts([str(exs[i].input) for i in texts], copies, seed=seed)
+    extra = [replace(exs[texts[k]], id=f"{exs[texts[k]].id}#eda{n}", input=text)
+             for n, (k, text) in enumerate(rows)]
+    return exs + extra, report
 
 
 def save_finetuned(tm: TaskModel, out: Path, info: dict[str, Any]) -> None:

@@ -25,6 +25,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 
 from pretrain.data import (  # noqa: F401 - they register their steps
+    augment,
     contamination,
     dedup,
     langid,

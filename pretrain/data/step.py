@@ -45,6 +45,8 @@ class CleanConfig:
     decontaminate_n: int = field(13, "decontaminate: n-gram length shared with a test set")
     extra_steps: tuple[str, ...] = field((), "opt-in steps to switch on by name: plugin steps "
                                          "(entry-point group harness.cleaning_steps) and eda")
+    eda_alpha: float = field(0.1, "eda: share of a text's words each operation changes")
+    eda_seed: int = field(0, "eda: seed of the augmentation's choices")
 
     def __post_init__(self) -> None:
         if self.normalize not in ("NFC", "NFKC", "off"):
@@ -53,6 +55,8 @@ class CleanConfig:
             raise ValueError("clean.near_threshold must be in (0, 1]")
         if self.min_words < 0 or self.max_words < self.min_words:
             raise ValueError("clean.min_words must be >= 0 and <= clean.max_words")
+        if not 0.0 < self.eda_alpha <= 0.5:
+            raise ValueError("clean.eda_alpha must be in (0, 0.5]")
         if self.num_perm < 16 or self.shingle < 1 or self.decontaminate_n < 1:
             raise ValueError("clean.num_perm must be >= 16, clean.shingle and "
                              "clean.decontaminate_n >= 1")

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from corpus_fixtures import make_corpus
 from test_resume import command, run_killed_then_resumed
 
@@ -34,6 +35,43 @@ def harness(env: dict, *args: str) -> subprocess.CompletedProcess:
                           capture_output=True, text=True)
 
 
+@pytest.fixture
+def plugin_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The example installed and on sys.path, the registries refilled around the test."""
+    from pretrain.engine.plugins import ARCHS, OBJECTIVES
+
+    monkeypatch.syspath_prepend(str(install_example(tmp_path)))
+    ARCHS.reset()
+    OBJECTIVES.reset()
+    yield
+    monkeypatch.undo()
+    ARCHS.reset()
+    OBJECTIVES.reset()
+
+
+def test_plugin_registers_and_trains_in_process(plugin_site, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from harnesskit.config import apply_overrides
+    from pretrain.engine.checkpoint import load_checkpoint
+    from pretrain.engine.plugins import ARCHS, OBJECTIVES
+    from pretrain.engine.presets import preset
+    from pretrain.engine.trainer import pretrain
+
+    assert ARCHS.origin("parallel") == "entry point parallel = harness_parallel_lm:PARALLEL"
+    assert OBJECTIVES.get("noisy-clm").kinds == ("decoder",)
+    monkeypatch.setenv("HARNESS_DATA_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("HARNESS_QUIET", "1")
+    cfg = apply_overrides(preset("tiny", "parallel"), [
+        "model.n_layer=1", "model.n_embd=32", "model.n_head=2", "model.block_size=32",
+        "tokenizer.vocab_size=300", "train.batch_size=8", "train.max_steps=4",
+        "train.eval_every=4", "train.ckpt_every=4", "train.warmup_steps=1"])
+    res = pretrain(cfg, corpus=str(make_corpus(tmp_path / "corpus")), out=tmp_path / "run")
+    assert res.steps == 4 and res.val_loss < 6.0  # ln(300) = 5.7 at random
+    loaded = load_checkpoint(tmp_path / "run")
+    assert type(loaded.model).__name__ == "ParallelLM" and loaded.config.model.arch == "parallel"
+
+
+@pytest.mark.slow
 def test_plugin_architecture_trains_resumes_and_is_ranked(tmp_path: Path) -> None:
     site = install_example(tmp_path)
     path = os.pathsep.join(p for p in (str(site), str(REPO), os.environ.get("PYTHONPATH")) if p)
