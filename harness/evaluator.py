@@ -49,7 +49,7 @@ from harnesskit.errors import HarnessError
 from harnesskit.fsutil import check_writable_dir
 from harnesskit.progress import bar
 from pretrain.engine.precision import resolve_precision
-from tasks.base import FinetuneDefaults, finetune_settings
+from tasks.base import SCORED_FAMILIES, FinetuneDefaults, finetune_settings
 from tasks.baselines import BaselineSkipped
 from tasks.modelref import ModelRef, resolve_model, resolve_models
 
@@ -65,8 +65,22 @@ class EvalConfig:
     n_bootstrap: int = 1000
     precision: str = "bf16"
     overrides: tuple[tuple[str, Any], ...] = ()   # fine-tuning defaults replaced, e.g. epochs
-    num_fewshot: int | None = None   # lmeval: tasks: None = the task's own setting
-    chat_template: bool = False      # lmeval: tasks: prompts through the tokenizer's template
+    num_fewshot: int | None = None   # few-shot examples; None = the task's own (ours: 0)
+    chat_template: bool = False      # prompts through the tokenizer's chat template
+    dtype: str = "float32"           # the weights' dtype (float32, bfloat16, float16)
+    device: str | None = None        # cpu, cuda, cuda:N (None: cuda when visible); recorded
+
+    def prompt_settings(self, mode: str) -> dict[str, Any]:
+        """Settings of our tasks that key a result, only where they differ from the default
+        (so results made before these settings existed keep their keys)."""
+        out: dict[str, Any] = {}
+        if mode != "finetune" and self.num_fewshot:
+            out["num_fewshot"] = self.num_fewshot
+        if mode != "finetune" and self.chat_template:
+            out["chat_template"] = True
+        if self.dtype != "float32":
+            out["dtype"] = self.dtype
+        return out
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -80,6 +94,10 @@ class EvalConfig:
         if self.precision not in ("fp32", "bf16"):
             raise HarnessError(f"unknown precision {self.precision!r}", hint="use fp32 or bf16")
         finetune_settings(FinetuneDefaults(), dict(self.overrides))
+        from tasks.models import DTYPES
+
+        if self.dtype not in DTYPES:
+            raise HarnessError(f"unknown dtype {self.dtype!r}", hint=f"use {', '.join(DTYPES)}")
 
 
 @dataclass(frozen=True)
@@ -101,6 +119,8 @@ class Job:
                 "precision": cfg.precision if self.baseline is None else None}
         if self.task.family == "lmeval":
             conf.update(num_fewshot=cfg.num_fewshot, chat_template=cfg.chat_template)
+        elif self.baseline is None:
+            conf.update(cfg.prompt_settings(self.mode))
         return conf
 
     def setting(self, cfg: EvalConfig) -> dict[str, Any]:
@@ -121,6 +141,8 @@ class Job:
                 out["num_fewshot"] = cfg.num_fewshot
             if cfg.chat_template:
                 out["chat_template"] = True
+        elif self.baseline is None:
+            out.update(cfg.prompt_settings(self.mode))  # few-shot, chat template, dtype
         return out
 
     def keys(self, cfg: EvalConfig) -> tuple[str, str, str]:
@@ -141,7 +163,8 @@ def evaluate(models: Sequence[str | Path | ModelRef], tasks: str | Sequence[str]
              batch_size: int = 16, n_bootstrap: int = 1000, rescore: bool = False,
              include: Sequence[str | Path] = (), precision: str = "auto",
              overrides: dict[str, Any] | None = None, num_fewshot: int | None = None,
-             chat_template: bool = False, executor: Any = None) -> list[Result]:
+             chat_template: bool = False, executor: Any = None, device: str | None = None,
+             dtype: str = "float32") -> list[Result]:
     """Evaluate every model on every task with every seed; return one Result per job.
 
     ``models``: resolved :class:`ModelRef` s (the CLI resolves each ``--model`` once), or
@@ -150,7 +173,8 @@ def evaluate(models: Sequence[str | Path | ModelRef], tasks: str | Sequence[str]
     ``OUT/harness.sqlite``). ``rescore`` recomputes metrics from the saved
     predictions without running any model. ``batch_size`` only changes speed.
     ``overrides`` replace the tasks' fine-tuning defaults (``{"epochs": 1}``).
-    ``num_fewshot`` and ``chat_template`` are passed to ``lmeval:`` tasks.
+    ``num_fewshot`` and ``chat_template`` shape prompted tasks (ours and ``lmeval:``),
+    ``dtype`` the weights (these key the results); ``device`` is recorded in each result.
     ``executor`` runs the planned jobs (:mod:`harness.executors`: local processes, Ray,
     Slurm, torchrun data-parallel); None runs them one by one in this process.
     """
@@ -159,7 +183,12 @@ def evaluate(models: Sequence[str | Path | ModelRef], tasks: str | Sequence[str]
     precision = resolve_precision(precision)  # `auto` once, so results record what was used
     cfg = EvalConfig(mode=mode, limit=limit, n_bootstrap=n_bootstrap, precision=precision,
                      overrides=tuple(sorted((overrides or {}).items())),
-                     num_fewshot=num_fewshot, chat_template=chat_template)
+                     num_fewshot=num_fewshot, chat_template=chat_template, dtype=dtype,
+                     device=device)
+    if device is not None:
+        from tasks.models import check_device_dtype
+
+        check_device_dtype(device, dtype)  # a missing GPU fails before any work
     task_objs = resolve_tasks(tasks, include)
     out = Path(out)
     refs = [r.with_id(claim_model_dir(out, r)) for r in resolve_models(models)]
@@ -245,9 +274,12 @@ def plan(refs: list[ModelRef], task_objs: list[Any], cfg: EvalConfig, seeds: lis
     """The jobs in order: per task, each baseline once, then each model and seed."""
     jobs = []
     for task in task_objs:
-        # Zero-shot and intrinsic LM scoring are deterministic: one seed says it all.
-        task_seeds = seeds if cfg.mode == "finetune" and task.family != "lm" else seeds[:1]
-        mode = "lm" if task.family == "lm" else cfg.mode
+        # Zero-shot and intrinsic LM scoring are deterministic: one seed says it all, unless
+        # few-shot examples are drawn (each seed draws other shots).
+        mode = "lm" if task.family == "lm" else (
+            "zeroshot" if task.family in SCORED_FAMILIES else cfg.mode)
+        many = mode == "finetune" or (mode == "zeroshot" and bool(cfg.num_fewshot))
+        task_seeds = seeds if many else seeds[:1]
         if task.family == "lmeval":  # prompted; seeds only move the few-shot sample
             mode, task_seeds = "zeroshot", seeds if cfg.num_fewshot else seeds[:1]
         if baselines:
@@ -352,7 +384,7 @@ def predict_rows(job: Job, cfg: EvalConfig, *, batch_size: int,
                             limit=cfg.limit, batch_size=batch_size, precision=cfg.precision,
                             overrides=dict(cfg.overrides) or None,
                             num_fewshot=cfg.num_fewshot, chat_template=cfg.chat_template,
-                            shard=shard)
+                            shard=shard, device=cfg.device, dtype=cfg.dtype)
             rows, info = list(preds.rows), dict(preds.info)
         except NotApplicable as exc:
             meta.update(status="not_applicable", reason=str(exc) or "not applicable")

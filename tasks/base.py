@@ -22,7 +22,10 @@ from tasks.example import SPLITS, Example, first_sentence
 
 __all__ = ["SPLITS", "Example", "first_sentence"]  # re-exported: part of the task API
 
-FAMILIES = ("classification", "qa", "summarization", "translation", "dialogue", "lm")
+FAMILIES = ("classification", "qa", "summarization", "translation", "dialogue", "lm",
+            "multiple_choice", "cloze")
+# Families scored by log-likelihood in every mode (nothing to fine-tune): lm, choices, cloze.
+SCORED_FAMILIES = ("lm", "multiple_choice", "cloze")
 
 
 @dataclass(frozen=True)
@@ -122,6 +125,9 @@ class Task:
     source: ClassVar[str] = ""
     metrics: ClassVar[list[MetricSpec]] = []
     finetune: ClassVar[FinetuneDefaults] = FinetuneDefaults()
+    target_delimiter: ClassVar[str] = " "   # between a prompt and its answer
+    fewshot_delimiter: ClassVar[str] = "\n\n"  # between few-shot examples
+    fewshot_split: ClassVar[str] = "train"  # where few-shot examples are drawn from
 
     # -- data ------------------------------------------------------------
     def build(self) -> dict[str, list[Example]]:
@@ -269,19 +275,70 @@ class DialogueTask(Task):
 
 
 class LMTask(Task):
-    """Intrinsic language modelling on held-out documents (test split only)."""
+    """Intrinsic language modelling on held-out documents (test split only).
+
+    ``window``: ``overlap`` (default: windows of the context advancing by
+    ``stride`` tokens, None = half the context, every token scored once with at
+    least context - stride tokens before it) or ``disjoint``
+    (lm-evaluation-harness's ``loglikelihood_rolling``: disjoint windows of the
+    full context, the last one reaching back to a full context).
+    """
 
     family = "lm"
     metrics = [MetricSpec("bits_per_byte"), MetricSpec("perplexity"),
                MetricSpec("cross_entropy"), MetricSpec("token_accuracy")]
     stride: ClassVar[int | None] = None  # sliding-window stride in tokens; None = half the context
+    window: ClassVar[str] = "overlap"
 
     def baselines(self):  # type: ignore[no-untyped-def]
 
         return {"unigram-bytes": baselines.unigram_bytes}
 
 
+class MultipleChoiceTask(Task):
+    """A question, its choices and the gold index, scored by log-likelihood (lm-eval style).
+
+    ``input`` is ``{"question": str, "choices": [str, ...]}``, ``label`` the gold
+    index as a string and ``references`` ``[label]``. Each choice is scored as the
+    continuation ``target_delimiter + choice`` of :meth:`prompt`.
+    """
+
+    family = "multiple_choice"
+    metrics = [MetricSpec("acc"), MetricSpec("acc_norm"), MetricSpec("acc_bytes")]
+
+    def prompt(self, ex: Example) -> str:
+        assert isinstance(ex.input, dict)
+        return f"{ex.input['question']}\nAnswer:"
+
+    def choices(self, ex: Example) -> list[str]:
+        assert isinstance(ex.input, dict)
+        return [str(c) for c in ex.input["choices"]]
+
+    def target(self, ex: Example) -> str:
+        return self.choices(ex)[int(ex.label or 0)]
+
+    def baselines(self):  # type: ignore[no-untyped-def]
+
+        return {"random-choice": baselines.random_choice}
+
+
+class ClozeTask(Task):
+    """A passage and its held-out last word (LAMBADA style): greedy match and log-likelihood.
+
+    ``input`` is the passage without its last word, ``references`` ``[word]``;
+    the word is scored as the continuation ``target_delimiter + word``.
+    """
+
+    family = "cloze"
+    metrics = [MetricSpec("greedy_acc"), MetricSpec("target_perplexity")]
+
+    def baselines(self):  # type: ignore[no-untyped-def]
+
+        return {"unigram-target": baselines.cloze_unigram}
+
+
 FAMILY_CLASSES: dict[str, type[Task]] = {
     "classification": ClassificationTask, "qa": QATask, "summarization": SummarizationTask,
     "translation": TranslationTask, "dialogue": DialogueTask, "lm": LMTask,
+    "multiple_choice": MultipleChoiceTask, "cloze": ClozeTask,
 }

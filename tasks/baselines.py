@@ -103,3 +103,21 @@ def unigram_bytes(train: list[Example], test: list[Example]) -> list[dict]:
                     "token_correct": [b == best for b in data],
                     "n_bytes": len(data), "n_words": len(str(ex.input).split())})
     return out
+
+
+def random_choice(train: list[Example], test: list[Example], *, seed: int = 0) -> list[int]:
+    """A uniformly random choice per question (seeded by the example id): the chance row."""
+    import random
+
+    return [random.Random(f"{seed}:{ex.id}").randrange(len(ex.input["choices"]))  # type: ignore[index]
+            for ex in test]
+
+
+def cloze_unigram(train: list[Example], test: list[Example]) -> list[dict]:
+    """Target words scored by their add-one unigram frequency among training targets;
+    'greedy' when the target is the most frequent training target."""
+    counts = Counter(ex.references[0] for ex in train if ex.references)
+    total, vocab = sum(counts.values()), len(counts) + 1
+    top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[0][0] if counts else None
+    return [{"logprob": math.log((counts.get(ex.references[0], 0) + 1) / (total + vocab)),
+             "is_greedy": ex.references[0] == top} for ex in test]

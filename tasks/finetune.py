@@ -20,17 +20,12 @@ from pathlib import Path
 from typing import Any
 
 from harnesskit.errors import HarnessError
-from tasks.base import Example, FinetuneDefaults, Task, finetune_settings
+from tasks.base import SCORED_FAMILIES, Example, FinetuneDefaults, Task, finetune_settings
+from tasks.lm_base import NotApplicable
 from tasks.modelref import ModelRef
-from tasks.models import Backbone, is_causal, load_backbone
+from tasks.models import Backbone, load_backbone
 
-
-class NotApplicable(Exception):  # noqa: N818 - the contract's name
-    """The model kind cannot do this task (e.g. a bert model on a generative task)."""
-
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-        super().__init__(reason)
+__all__ = ["NotApplicable", "FinetuneConfig", "TaskModel", "finetune", "head_kind"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -50,16 +45,19 @@ class FinetuneConfig:
                                hint="leave it out to use every example")
 
 
-def head_kind(task: Task, kind: str) -> str:
-    """Which head a model kind uses for a task: classify, span or generate."""
+def head_kind(task: Task, bb: Backbone) -> str:
+    """Which head a backbone uses for a task: classify, span or generate.
+
+    Decided by what the model can do (``bb.causal``: generate), never by its name.
+    """
     if task.family == "classification":
         return "classify"
     if task.family == "qa":
-        return "generate" if is_causal(kind) else "span"
-    if task.family == "lm":
-        raise NotApplicable("language-modelling tasks are scored, not fine-tuned")
-    if not is_causal(kind):
-        raise NotApplicable(f"a {kind} encoder cannot generate text for {task.family} tasks")
+        return "generate" if bb.causal else "span"
+    if task.family in SCORED_FAMILIES:
+        raise NotApplicable(f"{task.family} tasks are scored, not fine-tuned")
+    if not bb.causal:
+        raise NotApplicable(f"a {bb.kind} encoder cannot generate text for {task.family} tasks")
     return "generate"
 
 
@@ -199,7 +197,7 @@ def finetune(model: ModelRef | Backbone, task: Task, *, seed: int = 0, limit: in
     if out is not None:
         _check_out(Path(out))
     bb = model if isinstance(model, Backbone) else load_backbone(model)
-    head = head_kind(task, bb.kind)
+    head = head_kind(task, bb)
     _seed_all(seed)
     tm = TaskModel(bb, task, head, cfg)
     train_exs = _limited(task.examples("train"), limit)

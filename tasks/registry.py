@@ -26,7 +26,7 @@ from tasks.yaml_task import load_yaml_task, read_yaml_name
 ENTRY_POINT_GROUP = "harness.tasks"
 BUILTIN_MODULES = (
     "tasks.builtin.bbc", "tasks.builtin.debian", "tasks.builtin.faq", "tasks.builtin.ding",
-    "tasks.builtin.dialogue", "tasks.builtin.lm",
+    "tasks.builtin.dialogue", "tasks.builtin.lm", "tasks.builtin.choice",
 )
 BUILTIN_YAML = Path(__file__).parent / "builtin"
 

@@ -2,11 +2,14 @@
 
 ``ref`` is a model resolved once by :func:`tasks.modelref.resolve_model`: a
 checkpoint or run directory of ours, ``hf:PATH`` for a local transformers
-encoder, or ``baseline:NAME`` for one of the task's baselines.
-Language-modelling tasks are scored directly (per-document token
-log-probabilities: a sliding window for ``gpt``, pseudo-log-likelihood with each
-token masked in turn for ``bert``, Salazar et al. 2020). Other tasks are
-fine-tuned then predicted, or prompted zero-shot (``gpt`` only).
+encoder or causal LM, or ``baseline:NAME`` for one of the task's baselines.
+Every model is run through the one model interface (:mod:`tasks.lm_api`), so
+nothing here depends on the model's kind: language-modelling tasks are scored
+by rolling log-likelihood (pseudo-log-likelihood for ``bert``), multiple
+choice and cloze by log-likelihood, zero-/few-shot tasks by the requests of
+:mod:`tasks.zeroshot`, and fine-tuning trains a head first. A model that
+cannot answer a task's requests, or does not fit in memory, raises
+:class:`NotApplicable` with the reason.
 """
 
 from __future__ import annotations
@@ -19,12 +22,12 @@ from typing import Any
 import torch
 
 from harnesskit.errors import HarnessError
-from tasks.base import Example, Task, finetune_settings
-from tasks.finetune import NotApplicable
+from tasks.base import SCORED_FAMILIES, Example, Task, finetune_settings
+from tasks.fewshot import PromptConfig
+from tasks.lm_base import NotApplicable
 from tasks.modelref import ModelRef
-from tasks.models import Backbone, is_causal
 
-__all__ = ["NotApplicable", "Predictions", "predict", "score_lm"]
+__all__ = ["NotApplicable", "Predictions", "check_fits", "predict"]
 
 
 @dataclass
@@ -56,13 +59,20 @@ def predict(ref: ModelRef, task: Task, *, mode: str = "finetune", seed: int = 0,
             limit: int | None = None, batch_size: int = 16, workdir: Path | None = None,
             precision: str = "bf16", overrides: dict[str, Any] | None = None,
             num_fewshot: int | None = None, chat_template: bool = False,
-            shard: tuple[int, int] = (0, 1)) -> Predictions:
+            shard: tuple[int, int] = (0, 1), device: str | None = None,
+            dtype: str = "float32") -> Predictions:
     """Predictions of the model ``ref`` on ``task``'s test split (``limit`` caps every split).
 
-    ``shard=(rank, world)`` predicts only test examples ``rank, rank + world, ...`` (after
-    ``limit``; fine-tuning still sees every training example), for data-parallel scoring.
-    Raises :class:`NotApplicable` when the model kind cannot do the task.
-    ``lmeval:`` tasks run through lm-eval's machinery (``num_fewshot``, ``chat_template``).
+    Scored families (lm, multiple_choice, cloze) and ``mode="zeroshot"`` go
+    through the model interface (:mod:`tasks.lm_api`), with ``num_fewshot``
+    shots (None: the task's own setting, 0 for ours) and optionally the
+    tokenizer's chat template; ``finetune`` trains a head first.
+    ``device``/``dtype`` place and cast the weights. ``shard=(rank, world)``
+    predicts only test examples ``rank, rank + world, ...`` (after ``limit``;
+    fine-tuning still sees every training example), for data-parallel scoring.
+    ``lmeval:`` tasks run through lm-eval's machinery (``num_fewshot``,
+    ``chat_template``). Raises :class:`NotApplicable` when the model cannot do
+    the task, or does not fit in this machine's memory.
     """
     if mode not in ("finetune", "zeroshot"):
         raise HarnessError(f"unknown mode {mode!r}", hint="use finetune or zeroshot")
@@ -79,31 +89,40 @@ def predict(ref: ModelRef, task: Task, *, mode: str = "finetune", seed: int = 0,
         return preds
     if mode == "finetune":
         finetune_settings(task.finetune, overrides)  # bad settings fail before loading a model
+    prompts = PromptConfig(num_fewshot=num_fewshot or 0, seed=seed, chat_template=chat_template)
     test = task.examples("test")[:limit] if limit else task.examples("test")
     test = test[shard[0]::shard[1]]
     if ref.is_baseline:
         return _baseline(ref.spec.split(":", 1)[1], task, test)
-    from tasks.models import load_backbone
+    from tasks.lm_api import wrap
+    from tasks.models import default_device, load_backbone
 
-    kind = ref.kind
-    _check_applicable(kind, task, mode)
+    device = device or default_device()
+    scored = task.family in SCORED_FAMILIES or mode == "zeroshot"
+    check_fits(ref, device, dtype, training=not scored)
     torch.manual_seed(seed)
-    bb = load_backbone(ref)
-    info: dict[str, Any] = {"model_kind": kind, "mode": mode, "model_id": ref.id,
-                            "content_hash": ref.content_hash, "batch_size": batch_size}
+    lm = wrap(load_backbone(ref, device=device, dtype=dtype))
+    info: dict[str, Any] = {**lm.info(), "mode": mode if not scored else "zeroshot",
+                            "model_id": ref.id, "content_hash": ref.content_hash,
+                            "batch_size": batch_size}
     t0 = time.time()
     if task.family == "lm":
-        preds = [score_lm(bb, str(e.input), stride=task.stride) for e in test]  # type: ignore[attr-defined]
-        info["scoring"] = "sliding-window" if bb.causal else "pseudo-log-likelihood"
-        info["tokenizer"] = _tokenizer_id(bb)  # per-token scores compare only within one
-    elif mode == "zeroshot":
+        window = getattr(task, "window", "overlap")
+        preds = lm.loglikelihood_rolling([str(e.input) for e in test], window=window,
+                                         stride=task.stride,  # type: ignore[attr-defined]
+                                         batch_size=batch_size)
+        info["scoring"] = info.get("scoring") or f"rolling windows ({window})"
+        info.update(window=window, stride=task.stride)  # type: ignore[attr-defined]
+        info["tokenizer"] = _tokenizer_id(lm.bb)  # per-token scores compare only within one
+    elif scored:
         from tasks.zeroshot import predict_zeroshot
 
-        preds = predict_zeroshot(bb, task, test)
+        preds = predict_zeroshot(lm, task, test, prompts, batch_size=batch_size)
+        info.update(num_fewshot=num_fewshot, chat_template=chat_template)
     else:
         from tasks.finetune import finetune
 
-        tm, ft_info = finetune(bb, task, seed=seed, limit=limit, precision=precision,
+        tm, ft_info = finetune(lm.bb, task, seed=seed, limit=limit, precision=precision,
                                out=workdir, overrides=overrides)
         info.update(ft_info)
         t0 = time.time()
@@ -112,7 +131,7 @@ def predict(ref: ModelRef, task: Task, *, mode: str = "finetune", seed: int = 0,
     return Predictions(_rows(test, preds), info)
 
 
-def _tokenizer_id(bb: Backbone) -> str:
+def _tokenizer_id(bb: Any) -> str:
     """16 hex digits naming the backbone's tokenizer (its canonical JSON, else the model's)."""
     if hasattr(bb.tokenizer, "to_str"):
         from pretrain.data.tokenizer import tokenizer_sha
@@ -121,71 +140,36 @@ def _tokenizer_id(bb: Backbone) -> str:
     return f"of-model-{bb.ref.content_hash}"
 
 
-def _check_applicable(kind: str, task: Task, mode: str) -> None:
-    if task.family == "lm" and kind == "hf-encoder":
-        raise NotApplicable("hf: encoders have no language-modelling head here")
-    if task.family == "lm":
+BYTES = {"float32": 4, "bfloat16": 2, "float16": 2}
+TRAIN_FACTOR = 4  # weights + gradients + two AdamW moments, in float32
+
+
+def available_memory(device: str) -> int:
+    """Bytes free for a model on ``device`` (MemAvailable on CPU, free memory on a GPU)."""
+    if device.startswith("cuda"):
+        free, _ = torch.cuda.mem_get_info(torch.device(device))
+        return int(free)
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    import os
+
+    return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+
+
+def check_fits(ref: ModelRef, device: str, dtype: str, *, training: bool) -> None:
+    """NotApplicable (with the sizes) when the weights, and for fine-tuning the gradients
+    and optimizer state, would not fit in the device's free memory."""
+    if not ref.params:
         return
-    if mode == "zeroshot" and not is_causal(kind):
-        raise NotApplicable(f"zero-shot needs a decoder (gpt, llama...), not {kind}")
-    if not is_causal(kind) and task.family not in ("classification", "qa"):
-        raise NotApplicable(f"a {kind} encoder cannot generate text for {task.family} tasks")
-
-
-@torch.no_grad()
-def score_lm(bb: Backbone, text: str, *, stride: int | None = None) -> dict[str, Any]:
-    """Per-document token log-probs (natural log), argmax hits, byte and word counts."""
-    bb.module.eval()
-    if bb.causal:
-        lps, hits = _gpt_logprobs(bb, bb.encode(text), stride or bb.block_size // 2)
-    else:
-        lps, hits = _pseudo_logprobs(bb, bb.encode(text))
-    return {"token_logprobs": lps, "token_correct": hits,
-            "n_bytes": len(text.encode("utf-8")), "n_words": len(text.split())}
-
-
-def _gpt_logprobs(bb: Backbone, ids: list[int], stride: int) -> tuple[list[float], list[bool]]:
-    """Every token scored once; the first is conditioned on eos, later windows overlap.
-
-    Windows of ``block_size`` tokens advance by ``stride``; each window scores only
-    the tokens not scored before, with up to ``block_size - stride`` tokens of context.
-    """
-    seq = [bb.special["eos"]] + ids
-    n, width = len(seq), bb.block_size
-    stride = max(1, min(stride, width - 1))
-    lps: list[float] = []
-    hits: list[bool] = []
-    done, begin = 1, 0  # seq[0] (eos) is context only
-    while done < n:
-        end = min(begin + width, n)
-        window = torch.tensor([seq[begin:end]], device=bb.device)
-        logp = torch.log_softmax(bb.module.logits(bb.module.hidden(window)[0]).float(), -1)[0].cpu()
-        for pos in range(done, end):  # seq[pos] is predicted at window position pos - 1 - begin
-            row = logp[pos - 1 - begin]
-            lps.append(float(row[seq[pos]]))
-            hits.append(int(row.argmax()) == seq[pos])
-        done = end
-        begin += stride
-    return lps, hits
-
-
-def _pseudo_logprobs(bb: Backbone, ids: list[int], batch: int = 64) -> tuple[list[float], list[bool]]:
-    """Masked-LM pseudo-log-likelihood: each token masked in turn, in windows of the context."""
-    cls, sep, mask = bb.special["cls"], bb.special["sep"], bb.special["mask"]
-    width = bb.block_size - 2
-    lps: list[float] = []
-    hits: list[bool] = []
-    for a in range(0, len(ids), width):
-        chunk = [cls] + ids[a:a + width] + [sep]
-        base = torch.tensor(chunk)
-        positions = list(range(1, len(chunk) - 1))
-        for b in range(0, len(positions), batch):
-            pos = torch.tensor(positions[b:b + batch])
-            x = base.repeat(len(pos), 1)
-            x[torch.arange(len(pos)), pos] = mask
-            logits = bb.module(x.to(bb.device))[0][torch.arange(len(pos)), pos].float().cpu()
-            logp = torch.log_softmax(logits, -1)
-            gold = base[pos]
-            lps.extend(logp[torch.arange(len(pos)), gold].tolist())
-            hits.extend((logp.argmax(-1) == gold).tolist())
-    return lps, hits
+    need = ref.params * (BYTES.get(dtype, 4) if not training else 4 * TRAIN_FACTOR)
+    free = available_memory(device)
+    if need > 0.9 * free:
+        gib = 1024 ** 3
+        what = "fine-tuning" if training else f"its weights in {dtype}"
+        raise NotApplicable(f"too large for this machine: {ref.params / 1e6:.0f}M parameters "
+                            f"need about {need / gib:.1f} GiB for {what}, {free / gib:.1f} GiB "
+                            f"free on {device}")

@@ -39,7 +39,8 @@ from tasks.base import (
 )
 
 TOP_KEYS = {"name", "family", "version", "description", "source", "fields", "metrics",
-            "finetune", "languages"}
+            "finetune", "languages", "prompt", "target_delimiter", "fewshot_delimiter",
+            "fewshot_split", "window", "stride"}
 FAMILY_FIELDS = {
     "classification": ({"input", "label"}, {"labels", "id"}),
     "qa": ({"question", "context", "answers"}, {"id"}),
@@ -47,9 +48,13 @@ FAMILY_FIELDS = {
     "translation": ({"input", "target"}, {"id"}),
     "dialogue": (set(), {"input", "target", "turns", "id"}),
     "lm": ({"text"}, {"id"}),
+    "multiple_choice": ({"question", "choices", "gold"}, {"id", "choice_labels"}),
+    "cloze": ({"text"}, {"id"}),
 }
 # (metric name, options) -> what is wrong, or None; given by the layer that owns the metrics.
 MetricCheck = Callable[[str, dict], "str | None"]
+# Top-level options that must be strings: the prompt template and the delimiters.
+_STR_KEYS = ("prompt", "target_delimiter", "fewshot_delimiter", "fewshot_split")
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 
 
@@ -196,10 +201,30 @@ def validate_task_dict(data: Any, base: Path = Path("."),
         _check_metrics(data["metrics"], problems, known_metrics, metric_check)
     if "finetune" in data:
         _check_finetune(data["finetune"], problems)
+    _check_options(data, problems)
     langs = data.get("languages")
     if langs is not None and not (isinstance(langs, dict) and set(langs) <= {"source", "target"}):
         problems.append("languages: must be a mapping with source and target codes")
     return problems
+
+
+def _check_options(data: dict, problems: list[str]) -> None:
+    for key in _STR_KEYS:
+        if key in data and not isinstance(data[key], str):
+            problems.append(f"{key}: must be a string")
+    if data.get("fewshot_split", "train") not in SPLITS:
+        problems.append(f"fewshot_split: must be one of {', '.join(SPLITS)}")
+    if "prompt" in data and isinstance(data["prompt"], str) and "{" not in data["prompt"]:
+        problems.append("prompt: must use the input, e.g. '{question}\\nAnswer:'")
+    family = data.get("family")
+    for key in ("window", "stride"):
+        if key in data and family != "lm":
+            problems.append(f"{key}: only for family lm")
+    if data.get("window", "overlap") not in ("overlap", "disjoint"):
+        problems.append("window: must be overlap (default) or disjoint (lm-evaluation-harness)")
+    stride = data.get("stride")
+    if stride is not None and not (isinstance(stride, int) and stride >= 1):
+        problems.append("stride: must be a positive integer (tokens)")
 
 
 def validate_yaml(path: str | Path, known_metrics: Collection[str] | None = None,
@@ -233,6 +258,11 @@ def make_yaml_task(data: dict, base: Path) -> Task:
                             if isinstance(m, dict) else MetricSpec(m) for m in data["metrics"]]
     if "finetune" in data:
         attrs["finetune"] = FinetuneDefaults(**data["finetune"])
+    for key in ("target_delimiter", "fewshot_delimiter", "fewshot_split", "window", "stride"):
+        if key in data:
+            attrs[key] = data[key]
+    if "prompt" in data:
+        attrs["prompt_template"] = data["prompt"]
     langs = data.get("languages") or {}
     if "source" in langs:
         attrs["source_lang"] = langs["source"]
@@ -257,10 +287,21 @@ def _get(row: dict, dotted: str) -> Any:
 
 
 class YamlTaskMixin:
-    """The data side of a YAML task: rows from JSONL or the hub, mapped through ``fields``."""
+    """The data side of a YAML task: rows from JSONL or the hub, mapped through ``fields``.
+
+    ``prompt`` (optional) is a template over the input's fields (``{question}``
+    for multiple choice, ``{input}`` for text inputs).
+    """
 
     spec: dict
     base: Path
+    prompt_template: str | None = None
+
+    def prompt(self, ex: Example) -> str:
+        if self.prompt_template is None:
+            return super().prompt(ex)  # type: ignore[misc]
+        values = ex.input if isinstance(ex.input, dict) else {"input": ex.input}
+        return self.prompt_template.format(**values)
 
     def available(self) -> tuple[bool, str]:
         src = self.spec["source"]
@@ -328,7 +369,42 @@ def _to_examples(family: str, fields: dict, rows: list[dict], split: str) -> lis
                        for j, (a, b) in enumerate(zip(turns, turns[1:])) if a and b)
         elif family == "lm":
             out.append(Example(id=rid, input=str(_get(row, fields["text"])), references=[]))
+        elif family == "multiple_choice":
+            out.append(_choice_example(rid, row, fields))
+        elif family == "cloze":
+            context, _, word = str(_get(row, fields["text"])).strip().rpartition(" ")
+            out.append(Example(id=rid, input=context, references=[word]))
         else:
             out.append(Example(id=rid, input=str(_get(row, fields["input"])),
                                references=[str(_get(row, fields["target"]))]))
     return out
+
+
+def _value(row: dict, spec: str) -> str:
+    """A field (dotted name) or a template over fields (``"{activity_label}: {ctx}"``)."""
+    if "{" in spec:
+        return spec.format_map(_Fields(row))
+    return str(_get(row, spec))
+
+
+class _Fields(dict):
+    def __init__(self, row: dict) -> None:
+        super().__init__()
+        self.row = row
+
+    def __missing__(self, key: str) -> Any:
+        return _get(self.row, key)
+
+
+def _choice_example(rid: str, row: dict, fields: dict) -> Example:
+    """question (field or template), choices (a list field or a list of fields), gold (an
+    index, or a label found in ``choice_labels``)."""
+    spec = fields["choices"]
+    choices = ([str(_get(row, f)) for f in spec] if isinstance(spec, list)
+               else [str(c) for c in _get(row, spec)])
+    gold = _get(row, fields["gold"])
+    if "choice_labels" in fields:
+        gold = [str(x) for x in _get(row, fields["choice_labels"])].index(str(gold))
+    gold = int(gold)
+    return Example(id=rid, input={"question": _value(row, fields["question"]), "choices": choices},
+                   references=[str(gold)], label=str(gold))

@@ -101,18 +101,23 @@ def executor_from_cli(out: str, *, executor: str, n_jobs: int | None, ray_addres
               help="Override a fine-tuning default, e.g. --ft epochs=1 (repeatable).")
 @click.option("--precision", type=click.Choice(["auto", "bf16", "fp32"]), default="auto",
               show_default=True, help="Autocast precision of fine-tuning and inference.")
-@click.option("--num-fewshot", type=int, default=None,
-              help="lmeval: tasks: few-shot examples (default: the task's own setting).")
+@click.option("--num-fewshot", type=click.IntRange(min=0), default=None,
+              help="Solved examples before each prompted question; a separate result "
+                   "(default: the task's own setting, 0 for ours).")
 @click.option("--chat-template", is_flag=True,
-              help="lmeval: tasks: prompt through the tokenizer's chat template.")
+              help="Prompt through the tokenizer's chat template (shots as turns).")
+@click.option("--device", default=None, metavar="cpu|cuda|cuda:N",
+              help="Where models run [default: cuda when visible, else cpu].")
+@click.option("--dtype", type=click.Choice(["float32", "bfloat16", "float16"]), default="float32",
+              show_default=True, help="Dtype of the model weights (log-softmax stays float32).")
 @click.option("--rescore", is_flag=True, help="Recompute metrics from saved predictions only.")
 @click.option("--signatures", is_flag=True, help="Print metric signatures and versions too.")
 @executor_options
 def eval_cmd(models: tuple[str, ...], checkpoints: str | None, tasks: str, mode: str, limit: int | None, seeds: str,
              out: str, db: str | None, include: tuple[str, ...], no_baselines: bool,
              batch_size: int, n_bootstrap: int, ft_sets: tuple[str, ...], precision: str,
-             num_fewshot: int | None, chat_template: bool, rescore: bool,
-             signatures: bool, **engine: Any) -> None:
+             num_fewshot: int | None, chat_template: bool, device: str | None, dtype: str,
+             rescore: bool, signatures: bool, **engine: Any) -> None:
     """Evaluate models on tasks and print the leaderboard of those tasks.
 
     Finished work is found by model content hash, task version and data hash,
@@ -133,6 +138,8 @@ def eval_cmd(models: tuple[str, ...], checkpoints: str | None, tasks: str, mode:
       harness eval --model runs/gpt --tasks all --executor ray --ray-address auto --db postgresql://team@dbhost/harness
       harness eval --model runs/gpt --tasks all --executor slurm --slurm-partition gpu --gpus-per-job 1
       torchrun --nproc_per_node 4 -m harness eval --model runs/gpt --tasks shakespeare-lm
+      harness eval --model hf:path/to/llama --tasks wordnet-gloss,shakespeare-lm --mode zeroshot
+      harness eval --model hf:path/to/qwen --tasks wordnet-gloss --num-fewshot 5 --dtype bfloat16
     """
     from harness.evaluator import evaluate
     from harness.sweep import expand_models
@@ -145,7 +152,8 @@ def eval_cmd(models: tuple[str, ...], checkpoints: str | None, tasks: str, mode:
                        db=db, baselines=not no_baselines, batch_size=batch_size,
                        n_bootstrap=n_bootstrap, rescore=rescore, include=include,
                        precision=precision, overrides=_overrides(ft_sets),
-                       num_fewshot=num_fewshot, chat_template=chat_template, executor=executor)
+                       num_fewshot=num_fewshot, chat_template=chat_template, executor=executor,
+                       device=device, dtype=dtype)
     if not getattr(executor, "is_main", True):
         return  # torchrun: rank 0 prints the leaderboard
     db_url = db or f"{out}/harness.sqlite"

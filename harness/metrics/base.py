@@ -31,6 +31,7 @@ ENTRY_POINT_GROUP = "harness.metrics"
 BUILTIN_MODULES = (
     "harness.metrics.lm",
     "harness.metrics.classification",
+    "harness.metrics.choice",
     "harness.metrics.qa",
     "harness.metrics.mt",
     "harness.metrics.rouge",

@@ -7,6 +7,8 @@ from pathlib import Path
 from tasks.base import (
     SPLITS,
     ClassificationTask,
+    ClozeTask,
+    MultipleChoiceTask,
     DialogueTask,
     Example,
     FinetuneDefaults,
@@ -131,3 +133,42 @@ def make_checkpoint(out: Path, arch: str, seed: int = 0) -> Path:
                       vocab_size=tok.get_vocab_size())
     run = dataclasses.replace(RunConfig(), model=cfg)
     return save_model_checkpoint(out, build_model(cfg), tok, run)
+
+
+class TinyChoice(MultipleChoiceTask):
+    """Which word belongs to the topic: four choices, the gold one from the topic's words."""
+
+    name = "tiny-choice"
+
+    def build(self):
+        out: dict[str, list[Example]] = {s: [] for s in SPLITS}
+        topics = list(WORDS)
+        for i in range(16):
+            topic = topics[i % 2]
+            other = WORDS[topics[(i + 1) % 2]].split()
+            gold_word = WORDS[topic].split()[i % 8]
+            choices = [other[(i + k) % 8] for k in range(3)]
+            gold = i % 4
+            choices.insert(gold, gold_word)
+            split = "test" if i < 6 else "validation" if i < 8 else "train"
+            out[split].append(Example(id=f"m{i}", input={"question": f"A word about {topic}",
+                                                         "choices": choices},
+                                      references=[str(gold)], label=str(gold)))
+        return out
+
+
+class TinyCloze(ClozeTask):
+    name = "tiny-cloze"
+
+    def build(self):
+        out: dict[str, list[Example]] = {s: [] for s in SPLITS}
+        for i in range(12):
+            words = WORDS["sport" if i % 2 else "tech"].split()
+            text = " ".join(words[(i + k) % 8] for k in range(7))
+            ctx, _, last = text.rpartition(" ")
+            split = "test" if i < 5 else "train"
+            out[split].append(Example(id=f"z{i}", input=ctx, references=[last]))
+        return out
+
+
+SCORED = [TinyChoice, TinyCloze]

@@ -67,8 +67,8 @@ def test_gpt_zeroshot(tiny_gpt):
 
 
 def test_lm_scoring_gpt_and_bert(tiny_gpt, tiny_bert):
+    from tasks.lm_api import load_lm
     from tasks.models import load_backbone
-    from tasks.runner import score_lm
 
     task = TinyLM()
     for model in (tiny_gpt, tiny_bert):
@@ -81,10 +81,10 @@ def test_lm_scoring_gpt_and_bert(tiny_gpt, tiny_bert):
             assert all(lp <= 0 for lp in pred["token_logprobs"])
             assert pred["n_bytes"] == len(row["input"].encode())
     # the long document exceeds the 64-token context: windows must not change short-doc scores
-    bb = load_backbone(resolve_model(tiny_gpt))
+    lm = load_lm(resolve_model(tiny_gpt), device="cpu")
     short = task.examples("test")[0].input
-    a = score_lm(bb, short, stride=8)["token_logprobs"]
-    b = score_lm(bb, short, stride=63)["token_logprobs"]
+    a = lm.loglikelihood_rolling([short], stride=8)[0]["token_logprobs"]
+    b = lm.loglikelihood_rolling([short], stride=63)[0]["token_logprobs"]
     assert a == pytest.approx(b, abs=1e-5)
 
 
