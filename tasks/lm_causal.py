@@ -53,10 +53,11 @@ class CausalLM(LM):
         lps, hits = [], []
         targets = targets.to(h.device)
         for a in range(0, h.size(0), HEAD_ROWS):
-            logp = torch.log_softmax(self.model.logits(h[a:a + HEAD_ROWS]).float(), -1)
+            # log_softmax(z)[t] = z[t] - logsumexp(z): two reductions, no second (rows, V) tensor
+            z = self.model.logits(h[a:a + HEAD_ROWS]).float()
             t = targets[a:a + HEAD_ROWS]
-            lps.append(logp.gather(-1, t[:, None])[:, 0])
-            hits.append(logp.argmax(-1) == t)
+            lps.append(z.gather(-1, t[:, None])[:, 0] - torch.logsumexp(z, -1))
+            hits.append(z.argmax(-1) == t)
         return torch.cat(lps).cpu(), torch.cat(hits).cpu()
 
     # -- loglikelihood ---------------------------------------------------------

@@ -5,21 +5,29 @@ Each prediction is one document's dict (docs/INTERNAL_API.md, section D)::
     {"token_logprobs": [float, ...],   # natural log, every token of the document
      "token_correct": [bool, ...],     # argmax == target, same length (token_accuracy only)
      "n_bytes": int,                   # UTF-8 bytes of the document text
-     "n_words": int}                   # whitespace-separated words of the document
+     "n_words": int}                   # words, as lm-evaluation-harness counts them
 
 and ``references`` is None. The corpus values pool all tokens (as
-lm-evaluation-harness's ``loglikelihood_rolling`` does):
+lm-evaluation-harness's ``loglikelihood_rolling`` tasks do):
 ``cross_entropy = -sum(logp) / n_tokens`` (nats/token), ``perplexity =
 exp(cross_entropy)``, ``bits_per_byte = -sum(logp) / (n_bytes * ln 2)``,
 ``token_accuracy = 100 * correct / n_tokens``. Every metric's details hold all
-the word- and byte-normalised forms (word_perplexity, byte_perplexity, ...).
+the word- and byte-normalised forms (word_perplexity, byte_perplexity, ...);
+``word_perplexity`` divides by ``n_words``, which the model adapter counts as
+lm-evaluation-harness's wikitext task does (``len(re.split(r"\s+", text))``).
 
-What the model adapter owns, not these functions: the first token of each
-document is scored conditioned on the end-of-text token (so every token,
-including the first, has a log-probability), and documents longer than the
-context are scored with overlapping windows: :func:`sliding_windows` gives
-the spans, each token being scored exactly once, with at least
-``context - stride`` tokens of left context once past the first window.
+The log-probabilities come from the model adapter (``tasks.lm_api``), not from
+here: the first token of each document is conditioned on the end-of-text
+token, and documents longer than the context are scored in windows, each token
+exactly once. Two conventions exist there (``tasks.lm_api.rolling_windows``):
+``overlap`` (the default) gives every scored token at least ``context -
+stride`` tokens of left context, with the spans :func:`sliding_windows` states
+here (the Hugging Face perplexity guide's; the adapter is tested against it);
+``disjoint`` is lm-evaluation-harness's ``loglikelihood_rolling`` (full-context
+windows that do not overlap, the last one reaching back to a full context),
+which is *not* ``sliding_windows`` with ``stride == context``. The adapter
+records which windows, the weights' dtype and the float32 log-softmax in each
+result's runner info.
 """
 
 from __future__ import annotations
@@ -46,9 +54,10 @@ def sliding_windows(n_tokens: int, context: int, stride: int) -> list[tuple[int,
     ``([eos] + doc)[start:end]`` (at most ``context`` tokens), and the
     log-probabilities of targets ``score_from..end-1`` are kept; earlier ones
     were scored by a previous window with less context. ``stride`` is how far
-    each window moves (``stride == context``: disjoint windows, as
-    lm-evaluation-harness's rolling loglikelihood; smaller strides give every
-    scored token more context, as in the Hugging Face perplexity guide).
+    each window moves; smaller strides give every scored token more context
+    (the Hugging Face perplexity guide). ``tasks.lm_api.rolling_windows(ids, eos,
+    L, window="overlap", stride=s)`` scores exactly these spans with ``context =
+    L - 1``.
     """
     if context < 1:
         raise HarnessError(f"sliding window context must be >= 1, got {context}")

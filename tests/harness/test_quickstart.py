@@ -55,6 +55,7 @@ def test_quickstart_on_fixtures_then_rerun_reuses(task_dir: Path, tmp_path: Path
     for task in ("fixture-topics", "fixture-en-de", "fixture-lm"):
         assert f"== {task}" in board
     assert "gpt-tiny" in board and "bert-tiny" in board
+    assert "hf-gpt-tiny" in board  # the GPT's HF export scored beside it on the LM task
     assert "not applicable: a bert encoder cannot generate text" in board
     assert "baseline-copy-source (baseline)" in board
     page = rep.html.read_text()

@@ -144,3 +144,24 @@ def test_random_choice_baseline_is_chance():
     preds = task.baselines()["random-choice"](task.examples("train"), test)
     acc = load_metric("acc").compute(preds, [e.references for e in test], ci=False).score
     assert 15 < acc < 35
+
+
+def test_eval_on_a_folder_that_is_no_lm_fails_in_one_line(tmp_path, capsys):
+    """A vision model's folder: neither a causal LM nor a text encoder, named in one line."""
+    from lm_fixtures import tiny_tokenizer
+    from transformers import ViTConfig, ViTForImageClassification
+
+    from harness.cli import main
+
+    folder = tmp_path / "vit-folder"
+    ViTForImageClassification(ViTConfig(hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+                                         intermediate_size=64, image_size=32, patch_size=8)
+                              ).save_pretrained(folder)
+    tiny_tokenizer().save_pretrained(folder)  # a complete folder: only its kind is wrong
+    capsys.readouterr()  # save_pretrained's progress bar
+    with pytest.raises(SystemExit) as stop:
+        main(["eval", "--model", f"hf:{folder}", "--tasks", "all", "--mode", "zeroshot",
+              "--out", str(tmp_path / "r")])
+    assert stop.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and str(folder) in lines[0] and "neither" in lines[0]

@@ -94,3 +94,17 @@ def test_encoders_say_what_they_cannot_do(tiny_bert):
     assert len(lm.loglikelihood([("The cat sat", " on the mat")])) == 1
     with pytest.raises(NotApplicable):
         lm.generate_until([("The cat", {"max_gen_toks": 3})])
+
+
+@pytest.mark.parametrize("n, length, stride", [(10, 5, 2), (10, 5, 4), (3, 9, 4), (17, 6, 1),
+                                               (40, 8, None)])
+def test_overlap_windows_are_the_stated_spans(n, length, stride):
+    """The adapter's default windows are harness.metrics.lm.sliding_windows (context L - 1)."""
+    from harness.metrics.lm import sliding_windows
+
+    ids = list(range(1, n + 1))
+    wins = rolling_windows(ids, 0, length, window="overlap", stride=stride)
+    spans = sliding_windows(n, length - 1, stride or length // 2)
+    seq = [0, *ids]
+    assert [(inp, tgt) for inp, tgt in wins] == [
+        (seq[start:end], seq[frm + 1:end + 1]) for start, end, frm in spans]
