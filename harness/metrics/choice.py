@@ -132,8 +132,10 @@ class TargetPerplexity(MeanMetric):
     def _example_rows(self, predictions: list[Any], references: Any) -> np.ndarray:
         return np.array([[_target(i, p)[0], 1.0] for i, p in enumerate(predictions)])
 
-    def _score_from_sum(self, total: np.ndarray) -> float:
-        return math.exp(-total[0] / total[1]) if total[1] else math.nan
+    level = "corpus"  # exp of the mean log-likelihood, not a mean of per-example values
+
+    def recipe(self) -> dict[str, Any]:
+        return {"kind": "ratio", "num": 0, "den": 1, "scale": -1.0, "exp": True}
 
     def _rows_scores(self, stats: np.ndarray) -> list[float]:
         return np.exp(-stats[:, 0] / stats[:, 1]).tolist()
