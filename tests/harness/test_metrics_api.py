@@ -199,7 +199,7 @@ def test_the_recipe_recorded_as_data_recomputes_the_score(name: str) -> None:
 
 def test_direction_and_level_come_from_the_metric_classes() -> None:
     lower = {n for n in list_metrics() if load_metric(n).direction == "lower"}
-    assert lower == {"perplexity", "bits_per_byte", "cross_entropy", "ter"}
+    assert lower == {"perplexity", "bits_per_byte", "cross_entropy", "ter", "target_perplexity"}
     example = {n for n in ("accuracy", "micro_f1", "exact_match", "rouge1", "macro_f1", "bleu",
                            "distinct_1") if load_metric(n).level == "example"}
     assert example == {"accuracy", "micro_f1", "exact_match", "rouge1"}
