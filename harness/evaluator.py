@@ -125,7 +125,8 @@ class Job:
 
     def setting(self, cfg: EvalConfig) -> dict[str, Any]:
         """The settings of this job that differ from the defaults (they change numbers): the
-        test-set limit, fine-tuning values other than the task's, fp32 instead of bf16,
+        test-set limit, fine-tuning values other than the task's, a precision other than
+        this machine's default,
         lm-eval's few-shot count and chat template."""
         out: dict[str, Any] = {}
         if cfg.limit is not None:
@@ -134,8 +135,8 @@ class Job:
             ft = dataclasses.replace(self.task.finetune, **dict(cfg.overrides))
             out.update({f"ft.{k}": v for k, v in sorted(dataclasses.asdict(ft).items())
                         if getattr(self.task.finetune, k) != v})
-        if self.baseline is None and cfg.precision != "bf16":
-            out["precision"] = cfg.precision
+        if self.baseline is None and cfg.precision != resolve_precision("auto"):
+            out["precision"] = cfg.precision  # not what this machine runs by default
         if self.task.family == "lmeval":
             if cfg.num_fewshot is not None:
                 out["num_fewshot"] = cfg.num_fewshot
