@@ -159,7 +159,6 @@ def evaluate_export(cfg: QuickstartConfig, run: Path, results_dir: Path, db: Pat
     from pretrain.engine.export import export_hf
     from tasks import get_task
     from tasks.base import SCORED_FAMILIES
-
     from tasks.modelref import resolve_model
 
     folder, stamp = Path(cfg.out) / "hf" / "gpt-tiny", Path(cfg.out) / "hf" / "gpt-tiny.source"

@@ -1,4 +1,4 @@
-"""Language-modelling metrics from per-document token log-probabilities.
+r"""Language-modelling metrics from per-document token log-probabilities.
 
 Each prediction is one document's dict (docs/INTERNAL_API.md, section D)::
 

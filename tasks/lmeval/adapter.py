@@ -25,7 +25,11 @@ from collections import Counter
 from typing import Any
 
 from lm_eval.api.model import TemplateLM
-from lm_eval.models.utils import handle_stop_sequences, normalize_gen_kwargs, postprocess_generated_text
+from lm_eval.models.utils import (
+    handle_stop_sequences,
+    normalize_gen_kwargs,
+    postprocess_generated_text,
+)
 
 from harnesskit.errors import HarnessError
 from tasks import lm_api

@@ -24,9 +24,8 @@ from typing import Any
 
 from harnesskit.errors import HarnessError
 from tasks.base import MetricSpec, Task
-from tasks.lmeval import PREFIX, lmeval_version, metric_key, require_lmeval
+from tasks.lmeval import PREFIX, lmeval_version, metric_key, require_lmeval, run
 from tasks.lmeval import index as ix
-from tasks.lmeval import run
 
 DEFAULT_METRICS = {  # lm_eval.api.registry.DEFAULT_METRIC_REGISTRY (0.4.13)
     "loglikelihood": ["perplexity", "acc"],

@@ -17,6 +17,7 @@ from click.testing import CliRunner
 
 sys.path.insert(0, str(Path(__file__).parent))
 import test_evaluate_fixtures as fx  # noqa: E402
+
 make_corpus = fx.load_module(Path(__file__).parent.parent / "pretrain" / "corpus_fixtures.py",
                              "pretrain_corpus_fixtures").make_corpus
 _page = fx.load_module(Path(__file__).parent.parent / "leaderboards" / "test_html_page.py",

@@ -18,6 +18,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 import test_evaluate_fixtures as fx  # noqa: E402
+
 make_corpus = fx.load_module(Path(__file__).parent.parent / "pretrain" / "corpus_fixtures.py",
                              "pretrain_corpus_fixtures").make_corpus
 

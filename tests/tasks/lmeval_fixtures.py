@@ -92,7 +92,7 @@ metric_list:
 metadata:
   version: 2.0
 """)
-    (folder / "_base_mc.yaml").write_text(f"""dataset_path: json
+    (folder / "_base_mc.yaml").write_text("""dataset_path: json
 output_type: multiple_choice
 doc_to_choice: choices
 doc_to_target: label

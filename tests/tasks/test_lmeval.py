@@ -66,10 +66,8 @@ def test_task_metrics_versions_and_unknown_names(folder) -> None:
 
 def test_without_the_extra_one_line_says_how_to_install(folder, tiny_gpt, monkeypatch,
                                                       capsys) -> None:
+
     import tasks.lmeval as lm
-
-    from click.testing import CliRunner
-
     from harness.cli import main
 
     monkeypatch.setattr(lm, "lmeval_version", lambda: None)
