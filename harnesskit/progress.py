@@ -63,4 +63,22 @@ def bar(iterable: Iterable[Any] | None = None, **kwargs: Any) -> Any:
                   dynamic_ncols=False, ascii=True, mininterval=interval, delay=interval,
                   maxinterval=float("inf"),
                   bar_format=PLAIN_FORMAT if total else PLAIN_FORMAT_NO_TOTAL)
-    return tqdm(iterable, **kwargs)
+    return _plain_class(tqdm)(iterable, **kwargs)
+
+
+def _plain_class(tqdm: Any) -> Any:
+    """tqdm whose postfix and description updates wait for the next periodic line: by
+    default they force a redraw, which printed a line per training step into logs."""
+
+    class PlainBar(tqdm):  # type: ignore[misc, valid-type]
+        def set_postfix(self, ordered_dict: Any = None, refresh: bool = False,
+                        **kwargs: Any) -> None:
+            super().set_postfix(ordered_dict, refresh=False, **kwargs)
+
+        def set_postfix_str(self, s: str = "", refresh: bool = False) -> None:
+            super().set_postfix_str(s, refresh=False)
+
+        def set_description(self, desc: str | None = None, refresh: bool = False) -> None:
+            super().set_description(desc, refresh=False)
+
+    return PlainBar
