@@ -418,7 +418,7 @@ def run_baseline(job: Job, limit: int | None) -> list[dict[str, Any]]:
 def score(task: Any, rows: list[dict[str, Any]], n_bootstrap: int, info: dict[str, Any]
           ) -> tuple[dict[str, MetricResult], list[dict[str, Any]]]:
     """Stage 2: every metric of the task with its CI, and the rows with per-example scores
-    and stats. Pseudo-log-likelihood scores (bert on an LM task) are recorded under
+    and stats. Pseudo-log-likelihood scores (bert on an LM or cloze task) are recorded under
     ``pseudo_<metric>``: they are not comparable with a causal model's."""
     from harness.metrics import load_metric
 
@@ -429,7 +429,9 @@ def score(task: Any, rows: list[dict[str, Any]], n_bootstrap: int, info: dict[st
         return {k: MetricResult.from_dict(v) for k, v in found.items()}, scored
     preds = [r["prediction"] for r in rows]
     refs = [list(r.get("references") or []) for r in rows]
-    prefix = "pseudo_" if info.get("scoring") == "pseudo-log-likelihood" else ""
+    # Only likelihood scores are pseudo: a fine-tuned bert's accuracy is a real accuracy.
+    pseudo = info.get("scoring") == "pseudo-log-likelihood" and task.family in ("lm", "cloze")
+    prefix = "pseudo_" if pseudo else ""
     metrics: dict[str, MetricResult] = {}
     per_example: dict[str, list[Any]] = {}
     stats: dict[str, list[Any]] = {}

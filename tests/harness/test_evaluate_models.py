@@ -52,6 +52,9 @@ def test_gpt_and_bert_on_three_families(ckpts, task_dir: Path, tmp_path: Path) -
     # pseudo-log-likelihood is not a causal model's likelihood: its own columns (issue 11)
     assert lm.status == "ok" and lm.score("pseudo_perplexity") > 1
     assert "perplexity" not in lm.metrics and "bits_per_byte" not in lm.metrics
+    # ...but a fine-tuned bert's accuracy is a real accuracy, ranked beside gpt's
+    clf = by[("bert-a", "fixture-topics", 0)]
+    assert "accuracy" in clf.metrics and not any(m.startswith("pseudo_") for m in clf.metrics)
     assert by[("gpt-a", "fixture-lm", 0)].metrics["perplexity"].unit.startswith(
         "tokens of tokenizer ")
     assert by[("gpt-a", "fixture-lm", 0)].data["mode"] == "lm"
