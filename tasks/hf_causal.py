@@ -14,8 +14,9 @@ import inspect
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 from torch import nn
+
+from pretrain.engine.model import lm_loss
 
 
 class HFCausal(nn.Module):
@@ -61,11 +62,7 @@ class HFCausal(nn.Module):
                 ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Logits (B, T, V) and, given targets (B, T; -100 = ignored), the mean NLL."""
         logits = self.logits(self.hidden(idx)[0])
-        loss = None
-        if targets is not None:
-            loss = F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten(),
-                                   ignore_index=-100)
-        return logits, loss
+        return logits, lm_loss(logits, targets)
 
 
 def select_cache(past: Any, rows: torch.Tensor) -> Any:

@@ -15,7 +15,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from pretrain.engine.model import KV, _init_normal, _merge_heads, _split_heads, cached_attention
+from pretrain.engine.model import (
+    KV,
+    _init_normal,
+    _merge_heads,
+    _split_heads,
+    cached_attention,
+    lm_loss,
+)
 from pretrain.engine.presets import ModelConfig
 
 RMS_EPS = 1e-5
@@ -149,11 +156,7 @@ class Llama(nn.Module):
                 ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Logits (B, T, V) and, given targets (B, T; -100 = ignored), the mean NLL."""
         logits = self.logits(self.hidden(idx)[0])
-        loss = None
-        if targets is not None:
-            loss = F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten(),
-                                   ignore_index=-100)
-        return logits, loss
+        return logits, lm_loss(logits, targets)
 
     def num_params(self, non_embedding: bool = False) -> int:
         """Parameter count (tied weights once); optionally without the embedding."""

@@ -62,6 +62,14 @@ def _merge_heads(y: torch.Tensor) -> torch.Tensor:
     return y.transpose(1, 2).reshape(b, t, nh * hd)  # (B, T, C)
 
 
+def lm_loss(logits: torch.Tensor, targets: torch.Tensor | None) -> torch.Tensor | None:
+    """Mean NLL (float32) of ``targets`` (B, T; -100 = ignored) under ``logits`` (B, T, V);
+    None without targets. Every language model's ``forward`` returns this as its loss."""
+    if targets is None:
+        return None
+    return F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten(), ignore_index=-100)
+
+
 class CausalSelfAttention(nn.Module):
     """Multi-head causal attention through ``scaled_dot_product_attention``."""
 
@@ -181,13 +189,8 @@ class GPT(nn.Module):
     def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None
                 ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Logits (B, T, V) and, given targets (B, T; -100 = ignored), the mean NLL."""
-        h, _ = self.hidden(idx)
-        logits = self.logits(h)
-        loss = None
-        if targets is not None:
-            loss = F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten(),
-                                   ignore_index=-100)
-        return logits, loss
+        logits = self.logits(self.hidden(idx)[0])
+        return logits, lm_loss(logits, targets)
 
     def num_params(self, non_embedding: bool = False) -> int:
         """Parameter count (tied weights once); optionally without the embeddings."""
@@ -285,11 +288,7 @@ class BERT(nn.Module):
                 ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """MLM logits (B, T, V) and, given targets (-100 = not predicted), their mean NLL."""
         logits = self.mlm_logits(self.hidden(idx, attention_mask, token_type_ids))
-        loss = None
-        if targets is not None:
-            loss = F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten(),
-                                   ignore_index=-100)
-        return logits, loss
+        return logits, lm_loss(logits, targets)
 
     def num_params(self, non_embedding: bool = False) -> int:
         """Parameter count (tied weights once); optionally without the embeddings."""

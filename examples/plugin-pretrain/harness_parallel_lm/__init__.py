@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from pretrain.engine.model import _merge_heads, _split_heads, cached_attention
+from pretrain.engine.model import _merge_heads, _split_heads, cached_attention, lm_loss
 from pretrain.engine.objectives import CausalLM
 from pretrain.engine.plugins import Architecture
 
@@ -81,9 +81,7 @@ class ParallelLM(nn.Module):
     def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None
                 ) -> tuple[torch.Tensor, torch.Tensor | None]:
         logits = self.logits(self.hidden(idx)[0])
-        loss = None if targets is None else F.cross_entropy(
-            logits.flatten(0, 1).float(), targets.flatten(), ignore_index=-100)
-        return logits, loss
+        return logits, lm_loss(logits, targets)
 
     def num_params(self, non_embedding: bool = False) -> int:
         n = sum(p.numel() for p in self.parameters())
