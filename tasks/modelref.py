@@ -235,18 +235,8 @@ def _run_dir(given: Path, ckpt: Path) -> Path | None:
 
 def _resolve_hf(spec: str, path: Path) -> ModelRef:
     """A local transformers directory: its config decides encoder or causal LM."""
-    check_hf_folder(path)  # damaged folders fail here, before any model work
-    cfile = path / "config.json"
-    if not cfile.is_file():
-        raise HarnessError(f"hf:{path} is not a transformers model directory (no config.json)",
-                           hint="pass hf:PATH to a folder saved with save_pretrained")
-    try:
-        config = json.loads(cfile.read_text(encoding="utf-8"))
-        if not isinstance(config, dict):
-            raise ValueError("not a JSON object")
-    except (OSError, ValueError) as exc:
-        raise HarnessError(f"hf:{path}: config.json is not valid JSON ({exc})",
-                           hint="re-save the model with save_pretrained") from None
+    # damaged folders fail here, before any model work; it returns the parsed config.json
+    config = check_hf_folder(path)
     name = path.name if path.name not in GENERIC_DIR_NAMES else path.parent.name
     rid = f"hf-{safe_name(name)}"
     return ModelRef(spec=spec, kind=hf_kind(config, path), path=path,
