@@ -171,11 +171,9 @@ def _resolve_baseline(spec: str) -> ModelRef:
 
 def _resolve_ours(spec: str, given: Path) -> ModelRef:
     """A checkpoint or run of ours from its small files; the parameter count comes from the
-    model built on the meta device (the runner verifies every file when it loads weights)."""
-    import torch
-
+    weights file's header (no model is built and torch is not imported: a rerun whose
+    results are all reused stays quick; the runner verifies every file when it loads)."""
     from pretrain.engine.checkpoint import read_config, resolve_checkpoint
-    from pretrain.engine.model import build_model
 
     ckpt = resolve_checkpoint(given)
     cfg, raw = read_config(ckpt)
@@ -184,9 +182,8 @@ def _resolve_ours(spec: str, given: Path) -> ModelRef:
     except (OSError, ValueError) as exc:
         raise HarnessError(f"checkpoint {ckpt} is not readable: {exc}",
                            hint="the checkpoint is damaged; use an earlier one") from None
-    with torch.device("meta"):
-        n_params = int(build_model(cfg.model).num_params())
     _check_sizes(ckpt)
+    n_params = _safetensors_params(ckpt, ("model.safetensors",))
     name = _our_name(given, ckpt)
     return ModelRef(spec=spec, kind=cfg.model.arch, path=ckpt, content_hash=content_hash(ckpt),
                     name=name, id=name, config=raw, step=_int(state.get("step")),
@@ -277,12 +274,13 @@ def _auto_model_types() -> tuple[frozenset[str], frozenset[str]]:
             frozenset(auto.MODEL_FOR_MASKED_LM_MAPPING_NAMES))
 
 
-def _safetensors_params(path: Path) -> int | None:
-    """Parameter count from the safetensors headers (no weights loaded)."""
+def _safetensors_params(path: Path, names: Sequence[str] = ()) -> int | None:
+    """Parameter count from the safetensors headers (no weights loaded): the files ``names``
+    in ``path``, or every ``*.safetensors`` there."""
     from safetensors import SafetensorError, safe_open
 
     total = 0
-    files = sorted(path.glob("*.safetensors"))
+    files = [path / n for n in names] if names else sorted(path.glob("*.safetensors"))
     for f in files:
         try:
             with safe_open(str(f), framework="numpy") as st:
@@ -292,6 +290,6 @@ def _safetensors_params(path: Path) -> int | None:
                         n *= d
                     total += n
         except (SafetensorError, OSError) as exc:
-            raise HarnessError(f"hf:{path}: cannot read {f.name}: {exc}",
+            raise HarnessError(f"{path}: cannot read {f.name}: {exc}",
                                hint="the weights file is damaged; re-save the model") from None
     return total if files else None

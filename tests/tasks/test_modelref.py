@@ -32,7 +32,10 @@ def test_ours_resolves_from_small_files(runs) -> None:
     ckpt = runs["alice"] / "checkpoints" / "step-0000400"
     assert ref.kind == "gpt" and ref.path == ckpt and ref.name == ref.id == "gpt-tiny"
     assert ref.content_hash == content_hash(ckpt) and len(ref.content_hash) == 16
-    assert ref.params and ref.params > 1000 and ref.step == 0 and ref.config["arch"] == "gpt"
+    assert ref.step == 0 and ref.config["arch"] == "gpt"
+    from pretrain.engine.checkpoint import load_checkpoint
+
+    assert ref.params == load_checkpoint(ckpt).model.num_params()  # from the header, no model
     step = resolve_model(ckpt)
     assert step.name == "gpt-tiny-step-0000400" and step.content_hash == ref.content_hash
 
