@@ -20,8 +20,11 @@ the YAML file. Field names may be dotted (``translation.de``, ``answers.text``).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import re
+import string
 from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
@@ -208,14 +211,35 @@ def validate_task_dict(data: Any, base: Path = Path("."),
     return problems
 
 
+# The fields a prompt template may name, by family (what ``Example.input`` holds).
+PROMPT_FIELDS = {"qa": ("question", "context"), "multiple_choice": ("question", "choices")}
+
+
+def _check_prompt(template: str, family: Any, problems: list[str]) -> None:
+    """A prompt must name the input's fields and nothing else: a typo or a stray brace
+    would otherwise fail on every example at prediction time."""
+    allowed = PROMPT_FIELDS.get(family, ("input",))
+    try:
+        names = [f for _, f, _, _ in string.Formatter().parse(template) if f is not None]
+    except ValueError as exc:
+        problems.append(f"prompt: not a valid template ({exc}); write a literal brace as {{{{ }}}}")
+        return
+    if not names:
+        problems.append(f"prompt: must use the input, e.g. '{{{allowed[0]}}}\\nAnswer:'")
+    bad = sorted({n for n in names if n not in allowed})
+    if bad:
+        problems.append(f"prompt: unknown field(s) {', '.join(map(repr, bad))} "
+                        f"(this family's are {', '.join(allowed)})")
+
+
 def _check_options(data: dict, problems: list[str]) -> None:
     for key in _STR_KEYS:
         if key in data and not isinstance(data[key], str):
             problems.append(f"{key}: must be a string")
     if data.get("fewshot_split", "train") not in SPLITS:
         problems.append(f"fewshot_split: must be one of {', '.join(SPLITS)}")
-    if "prompt" in data and isinstance(data["prompt"], str) and "{" not in data["prompt"]:
-        problems.append("prompt: must use the input, e.g. '{question}\\nAnswer:'")
+    if isinstance(data.get("prompt"), str):
+        _check_prompt(data["prompt"], data.get("family"), problems)
     family = data.get("family")
     for key in ("window", "stride"):
         if key in data and family != "lm":
@@ -286,6 +310,10 @@ def _get(row: dict, dotted: str) -> Any:
     return value
 
 
+SCORING_KEYS = ("prompt", "target_delimiter", "fewshot_delimiter", "fewshot_split", "window",
+                "stride")
+
+
 class YamlTaskMixin:
     """The data side of a YAML task: rows from JSONL or the hub, mapped through ``fields``.
 
@@ -302,6 +330,17 @@ class YamlTaskMixin:
             return super().prompt(ex)  # type: ignore[misc]
         values = ex.input if isinstance(ex.input, dict) else {"input": ex.input}
         return self.prompt_template.format(**values)
+
+    def data_hash(self) -> str:
+        """The built splits' hash, joined with the YAML options that change the numbers
+        without changing the data (prompt, delimiters, few-shot split, LM windows), so that
+        editing one of them re-runs the task instead of reusing the old results."""
+        scoring = {k: self.spec[k] for k in SCORING_KEYS if k in self.spec}
+        base = super().data_hash()  # type: ignore[misc]
+        if not scoring:
+            return base
+        blob = json.dumps([base, scoring], sort_keys=True, default=str)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
     def available(self) -> tuple[bool, str]:
         src = self.spec["source"]
@@ -403,8 +442,12 @@ def _choice_example(rid: str, row: dict, fields: dict) -> Example:
     choices = ([str(_get(row, f)) for f in spec] if isinstance(spec, list)
                else [str(c) for c in _get(row, spec)])
     gold = _get(row, fields["gold"])
-    if "choice_labels" in fields:
-        gold = [str(x) for x in _get(row, fields["choice_labels"])].index(str(gold))
-    gold = int(gold)
+    labels = ([str(x) for x in _get(row, fields["choice_labels"])]
+              if "choice_labels" in fields else [str(i) for i in range(len(choices))])
+    if str(gold) not in labels:
+        raise HarnessError(f"row {rid}: gold {gold!r} is not one of its choices' "
+                           f"{'labels' if 'choice_labels' in fields else 'indices'} {labels}",
+                           hint="fix the row or the fields.gold / fields.choice_labels mapping")
+    gold = labels.index(str(gold))
     return Example(id=rid, input={"question": _value(row, fields["question"]), "choices": choices},
                    references=[str(gold)], label=str(gold))

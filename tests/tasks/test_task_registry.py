@@ -139,3 +139,40 @@ def test_plugin_example_installs_and_registers(tmp_path, monkeypatch):
     assert sum(sizes.values()) == 320 and min(sizes.values()) > 20
     preds = task.baselines()["majority"](task.examples("train"), task.examples("test"))
     assert len(preds) == sizes["test"]
+
+
+def _mc_yaml(folder: Path, name: str, extra: str = "", rows: list[str] | None = None) -> Path:
+    _jsonl(folder / "test.jsonl", rows or ['{"q": "2+2?", "c": ["3", "4"], "g": 1}'])
+    path = folder / f"{name}.yaml"
+    path.write_text(textwrap.dedent(f"""\
+        name: {name}
+        family: multiple_choice
+        source: {{jsonl: {{test: test.jsonl}}}}
+        fields: {{question: q, choices: c, gold: g}}
+        metrics: [acc]
+        """) + extra)
+    return path
+
+
+def test_a_yaml_prompt_change_changes_the_data_hash(tmp_path):
+    from tasks.yaml_task import load_yaml_task
+
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    plain = load_yaml_task(_mc_yaml(a, "mc"))
+    prompted = load_yaml_task(_mc_yaml(b, "mc", "prompt: 'Q: {question}\\nA:'\n"))
+    # same rows, same split hash; the prompt changes the numbers, so it changes the key
+    assert plain.data_hash() != prompted.data_hash()
+
+
+def test_bad_prompt_fields_and_gold_are_one_line_errors(tmp_path):
+    from tasks.yaml_task import load_yaml_task, validate_yaml
+
+    problems = validate_yaml(_mc_yaml(tmp_path, "typo", "prompt: '{quesiton} {0}'\n"))
+    assert any("unknown field(s) '0', 'quesiton'" in p for p in problems), problems
+    assert any("not a valid template" in p
+               for p in validate_yaml(_mc_yaml(tmp_path, "brace", "prompt: 'a { b'\n")))
+    bad_gold = load_yaml_task(_mc_yaml(tmp_path, "gold", rows=['{"q": "x", "c": ["a"], "g": 5}']))
+    with pytest.raises(HarnessError, match="gold 5 is not one of its choices' indices"):
+        bad_gold.examples("test")
