@@ -95,7 +95,10 @@ def check_device_dtype(device: str, dtype: str) -> None:
         raise HarnessError(f"unknown --device {device!r}", hint="use cpu, cuda or cuda:N")
     if kind == "cuda":
         n = torch.cuda.device_count()
-        idx = int(device.split(":")[1]) if ":" in device else 0
+        suffix = device.split(":", 1)[1] if ":" in device else "0"
+        if not suffix.isdigit():
+            raise HarnessError(f"unknown --device {device!r}", hint="use cpu, cuda or cuda:N")
+        idx = int(suffix)
         if idx >= n:
             raise HarnessError(f"--device {device}: {n} CUDA device(s) visible here",
                                hint="use --device cpu or a visible GPU")

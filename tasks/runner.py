@@ -95,9 +95,10 @@ def predict(ref: ModelRef, task: Task, *, mode: str = "finetune", seed: int = 0,
     if ref.is_baseline:
         return _baseline(ref.spec.split(":", 1)[1], task, test)
     from tasks.lm_api import wrap
-    from tasks.models import default_device, load_backbone
+    from tasks.models import check_device_dtype, default_device, load_backbone
 
     device = device or default_device()
+    check_device_dtype(device, dtype)  # before check_fits asks torch about the device
     scored = task.family in SCORED_FAMILIES or mode == "zeroshot"
     check_fits(ref, device, dtype, training=not scored)
     torch.manual_seed(seed)

@@ -58,8 +58,9 @@ def predict_zeroshot(lm: LM, task: Task, exs: list[Example], cfg: PromptConfig |
     if fam == "qa":
         sents = [_sentences(e.input["context"]) for e in exs]  # type: ignore[index]
         reqs = [(c, d + s) for c, ss in zip(ctx, sents) for s in ss]
-        lls = iter(lm.loglikelihood(reqs, batch_size=batch_size))
-        lens = iter(max(1, len(lm.encode_pair(c, x)[1])) for c, x in reqs)
+        pairs = [lm.encode_pair(c, x) for c, x in reqs]  # tokenised once, for scores and lengths
+        lls = iter(lm.loglikelihood_tokens(pairs, batch_size=batch_size))
+        lens = iter(max(1, len(cont)) for _, cont in pairs)
         return [ss[_argmax([next(lls)[0] / next(lens) for _ in ss])] for ss in sents]
     gen = lm.generate_until([(c, {"until": ["\n"], "max_gen_toks": MAX_NEW_TOKENS}) for c in ctx],
                             batch_size=batch_size)
