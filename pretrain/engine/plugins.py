@@ -80,6 +80,8 @@ class Architecture:
     presets: Mapping[str, Callable[[Any], Any]] = field(default_factory=dict)
     hf_export: Callable[[Any], Any] | None = None
     description: str = ""
+    # cfg.model -> a problem (one line) or None: checked before any data or model work
+    check: Callable[[Any], str | None] | None = None
 
     @property
     def default_objective(self) -> str:

@@ -225,7 +225,10 @@ def preset(name: str, arch: str = "gpt") -> RunConfig:
 
 def check_names(cfg: RunConfig) -> None:
     """Every registry name in ``cfg`` exists (unknown: a HarnessError with close matches)."""
-    ARCHS.get(cfg.model.arch)
+    arch = ARCHS.get(cfg.model.arch)
+    problem = arch.check(cfg.model) if arch.check else None
+    if problem:
+        raise ConfigError(f"--arch {arch.name}: {problem}", hint="change the model sizes (--set)")
     OPTIMIZERS.get(cfg.optim.name)
     SCHEDULES.get(cfg.schedule.name)
     if cfg.train.objective:

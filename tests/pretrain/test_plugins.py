@@ -42,6 +42,15 @@ def test_objective_must_fit_the_arch_kind() -> None:
         check_names(apply_overrides(preset("tiny", "llama"), ["train.objective=simcse"]))
 
 
+def test_llama_refuses_an_odd_head_size_before_any_work() -> None:
+    from harnesskit.config import apply_overrides
+
+    odd = apply_overrides(preset("tiny", "llama"), ["model.n_embd=96", "model.n_head=32"])
+    with pytest.raises(HarnessError, match="rotary positions need an even head size"):
+        check_names(odd)
+    check_names(preset("tiny", "llama"))  # the preset itself is fine
+
+
 def test_protocol_is_checked_at_registration() -> None:
     class NoHead(torch.nn.Module):
         def hidden(self, idx, past=None): ...
