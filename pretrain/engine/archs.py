@@ -25,7 +25,7 @@ def _llama_small(cfg: Any) -> Any:
     return replace(cfg, train=replace(cfg.train, lr=2e-3, min_lr=2e-4))
 
 
-def _llama_check(model: ModelConfig) -> str | None:
+def _llama_check(model: Any) -> str | None:  # a ModelConfig
     head = model.n_embd // model.n_head
     return None if head % 2 == 0 else (
         f"rotary positions need an even head size; model.n_embd / model.n_head = {head}")
