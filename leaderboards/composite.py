@@ -69,18 +69,24 @@ def composites(frame: pd.DataFrame) -> list[Composite]:
     newest = newest_setting(frame)
     if newest.empty:
         return []
-    cells = newest.groupby(["model_id", "mode", "task"], dropna=False).agg(
+    cells = newest.groupby(["model_hash", "model_id", "mode", "task"], dropna=False).agg(
         score=("score", "mean"), lo=("ci_lo", "mean"), hi=("ci_hi", "mean"),
         metric=("primary_metric", "last"), direction=("direction", "last"),
         baseline=("baseline", "last"), run=("run", "last"),
         step=("step", "last"), flops=("flops", "last")).reset_index()
     floors = _floors(cells[cells["baseline"]])
+    models = cells[~cells["baseline"]]
+    hashes_of = models.groupby("model_id")["model_hash"].nunique()
     out = []
-    for model, g in cells[~cells["baseline"]].groupby("model_id"):
+    for (digest, model), g in models.groupby(["model_hash", "model_id"]):
+        # two models of one name (a shared store) stay apart, labelled with their short hash
+        label = f"{model} [{str(digest)[:8]}]" if hashes_of[model] > 1 else str(model)
         # Language-modelling rows (mode "lm") belong with the model's every other mode.
         modes = sorted(set(g["mode"]) - {"lm"}) or ["lm"]
-        out += [_composite(model, m, g[g["mode"].isin([m, "lm"])], floors) for m in modes]
-    return sorted(out, key=lambda c: (c.score is None, -(c.score or 0.0), c.model_id))
+        out += [_composite(label, m, g[g["mode"].isin([m, "lm"])], floors) for m in modes]
+    # ranked only against models over the same tasks: a mean over other tasks is another number
+    return sorted(out, key=lambda c: (c.score is None, tuple(c.tasks), -(c.score or 0.0),
+                                      c.model_id))
 
 
 def _floors(base: pd.DataFrame) -> dict[str, tuple[str, float, str, str]]:
@@ -139,7 +145,8 @@ def render(comps: list[Composite]) -> str:
     """A plain-text table: composite [95% CI], number of tasks and their names."""
     if not comps:
         return "(no composite: no scored model rows)\n"
-    lines = ["composite (0 = best trivial baseline, 100 = perfect; mean over tasks)"]
+    lines = ["composite (0 = best trivial baseline, 100 = perfect; mean over tasks; ranked "
+             "only among models over the same tasks)"]
     for c in comps:
         score = "-" if c.score is None else f"{c.score:6.1f}"
         ci = f" [{c.ci[0]:.1f}, {c.ci[1]:.1f}]" if c.ci else ""
@@ -156,8 +163,10 @@ def html_table(comps: list[Composite]) -> str:
     scored = [c for c in comps if c.score is not None]
     if not scored:
         return ""
-    rows = []
-    for i, c in enumerate(scored, 1):
+    rows, i, group = [], 0, None
+    for c in scored:
+        i = 1 if tuple(c.tasks) != group else i + 1  # ranks restart for each set of tasks
+        group = tuple(c.tasks)
         ci = f" [{c.ci[0]:.1f}, {c.ci[1]:.1f}]" if c.ci else ""
         tasks = ", ".join(f"{t} ({c.per_task[t]:.1f} vs {c.floors[t]})" for t in c.tasks)
         rows.append(f"<tr><td data-v='{i}'>{i}</td><td class=l data-model='{e(c.model_id)}'>"
@@ -167,7 +176,7 @@ def html_table(comps: list[Composite]) -> str:
     return ("<h2 id=composite>Composite score</h2><p class=meta>Each task's main metric "
             "rescaled so that its best trivial baseline measured here (majority, copy, lead, "
             "unigram) is 0 and a perfect score 100, averaged over the tasks the model has; "
-            "95% CI from the tasks' bootstrap CIs.</p><div class=scroll><table class=sortable "
+            "95% CI from the tasks' bootstrap CIs. Ranks compare only models over the same tasks.</p><div class=scroll><table class=sortable "
             "id=composite-table><thead><tr><th>#</th><th class=l>model</th><th class=l>mode</th>"
             "<th>composite</th><th>tasks</th><th class=l>per task (rescaled vs floor)</th></tr>"
             f"</thead><tbody>{''.join(rows)}</tbody></table></div>")

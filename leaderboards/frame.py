@@ -57,7 +57,7 @@ def frame_from_docs(docs: list[dict[str, Any]],
 
 
 def newest_setting(frame: pd.DataFrame) -> pd.DataFrame:
-    """Scored rows of the newest setting per (model, task, mode), with ``ci_lo``/``ci_hi`` of
+    """Scored rows of the newest setting per (model content, task, mode), with ``ci_lo``/``ci_hi`` of
     their primary metric: the rows the tables rank (another ``--limit`` replaces older ones)."""
     ok = frame[(frame["status"] == "ok") & frame["score"].notna()].copy()
     if ok.empty:
@@ -65,7 +65,7 @@ def newest_setting(frame: pd.DataFrame) -> pd.DataFrame:
     for end in ("lo", "hi"):
         ok[f"ci_{end}"] = ok.apply(lambda r: r.get(f"{r['primary_metric']}_ci_{end}"),  # noqa: B023
                                    axis=1).astype("float64")
-    keys = ["model_id", "task", "mode"]
+    keys = ["model_hash", "task", "mode"]  # by content: two models may share a name
     stamp = ok.groupby([*keys, "config_hash"], dropna=False)["created"].transform("max")
     return ok[stamp == stamp.groupby([ok[k] for k in keys], dropna=False).transform("max")]
 

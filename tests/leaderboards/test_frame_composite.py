@@ -45,3 +45,26 @@ def test_composite_rescales_between_best_trivial_baseline_and_perfect(filled_sto
     assert rescale(1.5, 3.0, "bits_per_byte", "lower") == pytest.approx(50.0)
     assert rescale(11.0, 21.0, "perplexity", "lower") == pytest.approx(50.0)
     assert rescale(5.0, 100.0, "accuracy") is None
+
+
+
+def test_composite_keeps_same_named_models_apart(tmp_path: Path) -> None:
+    """Two different models both called gpt (a shared store) are two composites, not one mean."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("lb_conftest", Path(__file__).with_name("conftest.py"))
+    lb = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(lb)
+    from leaderboards.store import open_store
+
+    out = tmp_path / "results"
+    docs = [lb.make_result(out, "gpt", "news", model_hash=h,
+                           scores={"accuracy": [100.0 * (i % 10 < k) for i in range(50)]})
+            for h, k in (("a" * 16, 8), ("b" * 16, 2))]
+    docs.append(lb.make_result(out, "majority", "news", kind="baseline", params=None, tokens=None,
+                               scores={"accuracy": [100.0 * (i % 10 < 2) for i in range(50)]}))
+    with open_store(out / "harness.sqlite") as store:
+        for d in docs:
+            store.put({k: v for k, v in d.items() if k != "_path"}, path=d["_path"])
+    comps = {c.model_id: c.score for c in composites(results_frame(out / "harness.sqlite"))}
+    assert comps == pytest.approx({"gpt [aaaaaaaa]": 75.0, "gpt [bbbbbbbb]": 0.0})
