@@ -247,7 +247,9 @@ def resolve_tasks(tasks: str | Sequence[str], include: Sequence[str | Path] = ()
             problems.extend(f"task {name!r}: {p}" for p in metric_problems(task.metrics))
         objs.append(task)
     if problems:
-        raise HarnessError("; ".join(problems), hint="see `harness tasks list`")
+        text = "; ".join(problems)
+        hint = "see `harness tasks list`"  # once: an unknown name's own hint may carry it
+        raise HarnessError(text, hint=None if hint in text else hint)
     return objs
 
 

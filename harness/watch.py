@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.sweep import Checkpoint, list_checkpoints
+from harness.sweep import Checkpoint, is_run_dir, list_checkpoints
 from harnesskit.errors import HarnessError
 
 
@@ -46,6 +46,14 @@ class WatchConfig:
     def __post_init__(self) -> None:
         if self.interval <= 0:
             raise HarnessError(f"--interval must be positive, got {self.interval}")
+        run = Path(self.run)
+        if run.is_file() or (run / "MANIFEST.json").is_file():
+            raise HarnessError(f"{run} is not a run folder (a file or a single checkpoint)",
+                               hint="watch the run's folder, the --out of harness pretrain")
+        if run.is_dir() and any(run.iterdir()) and not (
+                is_run_dir(run) or (run / "metrics.jsonl").is_file()):
+            raise HarnessError(f"{run} is not a run folder (no checkpoints/, latest or "
+                               "metrics.jsonl)", hint="watch the --out of harness pretrain")
 
 
 def run_finished(ckpts: list[Checkpoint]) -> bool:
@@ -66,6 +74,8 @@ def watch(cfg: WatchConfig, say: Callable[[str], None] = print) -> list[Any]:
     resolve_tasks(cfg.tasks, cfg.include)  # a wrong task name fails now, not at the first checkpoint
     handled: set[str] = set()
     results: list[Any] = []
+    if not Path(cfg.run).exists():  # a run about to start is fine, but say what we wait for
+        say(f"no run at {cfg.run} yet: waiting for its first checkpoint")
     while True:
         ckpts = list_checkpoints(cfg.run)
         for ckpt in (c for c in ckpts if c.path.name not in handled):

@@ -46,3 +46,16 @@ def test_expand_models(tmp_path: Path) -> None:
         expand_models([str(run / "checkpoints" / "step-0000020")], "all")
     with pytest.raises(HarnessError, match="needs run directories"):
         expand_models(["hf:/x"], "all")
+
+
+def test_watch_refuses_what_is_not_a_run(tmp_path: Path) -> None:
+    from harness.watch import WatchConfig
+    from harnesskit.errors import HarnessError
+
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "a.txt").write_text("x")
+    (tmp_path / "f.txt").write_text("x")
+    for bad in (tmp_path / "notes", tmp_path / "f.txt"):
+        with pytest.raises(HarnessError, match="is not a run folder"):
+            WatchConfig(run=bad, tasks="bbc-news")
+    WatchConfig(run=tmp_path / "not-yet", tasks="bbc-news")  # a run about to start: allowed
