@@ -157,19 +157,23 @@ def compare(results: list[dict[str, Any]], a: str, b: str, *, task: str | None =
 
 
 def _systems(docs: list[dict[str, Any]], setting: str | None) -> dict[tuple, list[dict]]:
-    """A model's result groups on one task: (mode, setting label, limit) -> seed documents."""
+    """A model's result groups on one task: (mode, setting label, limit, task version, data
+    hash) -> seed documents; the last three say which test examples were scored."""
     groups: dict[tuple, list[dict[str, Any]]] = defaultdict(list)
     for d in docs:
         label = setting_label(d.get("setting") or {})
+        task = d.get("task") or {}
         if setting is None or label == setting:
-            groups[(d.get("mode"), label, (d.get("config") or {}).get("limit"))].append(d)
+            groups[(d.get("mode"), label, (d.get("config") or {}).get("limit"),
+                    str(task.get("version")), task.get("data_hash"))].append(d)
     return groups
 
 
 def _pair(task: str, ga: dict[tuple, list], gb: dict[tuple, list], a: str,
           b: str) -> tuple[list[dict], list[dict]] | None:
-    """The one pair of result groups scored on the same test examples (same limit)."""
-    pairs = [(ka, kb) for ka in ga for kb in gb if ka[2] == kb[2]]
+    """The one pair of result groups scored on the same test examples (same limit, task
+    version and data)."""
+    pairs = [(ka, kb) for ka in ga for kb in gb if ka[2:] == kb[2:]]
     if len(pairs) > 1:  # prefer identical settings (a model against itself re-run, say)
         pairs = [(ka, kb) for ka, kb in pairs if ka[:2] == kb[:2]] or pairs
     if not pairs:

@@ -104,3 +104,19 @@ def test_compare_refuses_a_name_that_two_models_share(filled_store: Path, tmp_pa
     rows = json.loads(render(filled_store, fmt="json"))["tasks"]["news"]["rows"]
     labels = sorted(r["label"] for r in rows if r["model_id"] == "gpt-tiny")
     assert len(labels) == 2 and labels[1] == "gpt-tiny [ffffffff]"
+
+
+def test_compare_refuses_results_on_other_task_data(tmp_path: Path) -> None:
+    """Same task name and limit, but scored on another version of its data: not comparable."""
+    from leaderboards.store import open_store
+
+    db = tmp_path / "r" / "harness.sqlite"
+    docs = [make_result(tmp_path / "r", name, "news",
+                        scores={"accuracy": [100.0 * (i % 10 < k) for i in range(50)]})
+            for name, k in (("a", 8), ("b", 3))]
+    docs[1]["task"] = {**docs[1]["task"], "data_hash": "other-data"}
+    with open_store(db) as store:
+        for d in docs:
+            store.put({k: v for k, v in d.items() if k != "_path"}, path=d["_path"])
+    with pytest.raises(HarnessError, match="share no task scored on the same test examples"):
+        compare(db, "a", "b")
