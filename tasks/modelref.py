@@ -183,7 +183,8 @@ def _resolve_ours(spec: str, given: Path) -> ModelRef:
         raise HarnessError(f"checkpoint {ckpt} is not readable: {exc}",
                            hint="the checkpoint is damaged; use an earlier one") from None
     _check_sizes(ckpt)
-    n_params = _safetensors_params(ckpt, ("model.safetensors",))
+    # written by the checkpoint itself; older ones: the weights file's header
+    n_params = _int(raw.get("n_params")) or _safetensors_params(ckpt, ("model.safetensors",))
     name = _our_name(given, ckpt)
     return ModelRef(spec=spec, kind=cfg.model.arch, path=ckpt, content_hash=content_hash(ckpt),
                     name=name, id=name, config=raw, step=_int(state.get("step")),

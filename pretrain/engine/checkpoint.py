@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +20,7 @@ from typing import Any
 
 from harnesskit.config import from_dict, to_dict
 from harnesskit.errors import HarnessError
-from harnesskit.fsutil import replace_dir, sha256_file, write_text_atomic
+from harnesskit.fsutil import replace_dir, sha256_file, temp_sibling, write_text_atomic
 from pretrain.engine.presets import RunConfig
 
 FORMAT = "harness-checkpoint/1"
@@ -134,9 +133,7 @@ def write_checkpoint_dir(final: Path, model: Any, tokenizer: Any, run_config: Ru
     model = unwrap(model)
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = final.with_name(f".tmp-{final.name}-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
+    tmp = temp_sibling(final)  # leftovers of killed saves (dead PIDs) are removed here
     weights = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     save_file(weights, str(tmp / "model.safetensors"), metadata={"format": "pt"})
     tokenizer.save(str(tmp / "tokenizer.json"))

@@ -10,13 +10,11 @@ logits equal ours to float precision. The tokenizer goes along as a
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 from typing import Any
 
 from harnesskit.errors import HarnessError
-from harnesskit.fsutil import replace_dir
+from harnesskit.fsutil import replace_dir, temp_sibling
 from pretrain.engine.plugins import architecture
 
 GPT_SPECIALS = {"eos_token": "<|endoftext|>", "bos_token": "<|endoftext|>",
@@ -185,8 +183,7 @@ def export_hf(checkpoint: str | Path, out: str | Path) -> Path:
         raise HarnessError(f"export directory {out} already exists and is not empty",
                            hint="choose a new --out or delete it first")
     arch = loaded.config.model.arch
-    tmp = out.with_name(f".tmp-{out.name}-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
+    tmp = temp_sibling(out)  # leftovers of killed exports (dead PIDs) are removed here
     hf_model(loaded.model).save_pretrained(str(tmp))
     hf_tokenizer(loaded.tokenizer, arch, loaded.config.model.block_size).save_pretrained(str(tmp))
     replace_dir(tmp, out)  # an empty ``out`` is swapped out
