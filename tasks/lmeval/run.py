@@ -44,14 +44,27 @@ if TYPE_CHECKING:
 FEWSHOT_SEED = 1234  # lm-eval's default few-shot, numpy and torch seed (lm_eval.defaults)
 
 
-def _offline() -> None:
-    """Never reach a hub at run time: datasets and the hub client read these flags."""
-    os.environ["HF_DATASETS_OFFLINE"] = "1"
-    os.environ["HF_HUB_OFFLINE"] = "1"
+@contextlib.contextmanager
+def _offline() -> Iterator[None]:
+    """Never reach a hub while lm-eval runs (datasets and the hub client read these flags);
+    restored afterwards, so hub-backed tasks of ours stay available in the same process."""
     import datasets.config
 
-    datasets.config.HF_DATASETS_OFFLINE = True
-    datasets.config.HF_HUB_OFFLINE = True
+    names = ("HF_DATASETS_OFFLINE", "HF_HUB_OFFLINE")
+    old_env = {n: os.environ.get(n) for n in names}
+    old_cfg = {n: getattr(datasets.config, n) for n in names}
+    for n in names:
+        os.environ[n] = "1"
+        setattr(datasets.config, n, True)
+    try:
+        yield
+    finally:
+        for n in names:
+            setattr(datasets.config, n, old_cfg[n])
+            if old_env[n] is None:
+                os.environ.pop(n, None)
+            else:
+                os.environ[n] = old_env[n]
 
 
 @contextlib.contextmanager
@@ -99,7 +112,6 @@ def predict(task: LmevalTask, model: ModelRef, *, limit: int | None = None,
     from tasks.runner import Predictions
 
     version = require_lmeval()
-    _offline()
     import time
 
     from lm_eval import simple_evaluate
@@ -112,7 +124,7 @@ def predict(task: LmevalTask, model: ModelRef, *, limit: int | None = None,
     if chat_template and not lm.has_chat_template():
         raise HarnessError(f"{model.spec} has no chat template", hint="drop --chat-template")
     t0 = time.time()
-    with _their_bars_off():
+    with _offline(), _their_bars_off():
         tm = task_manager(task)
         items, leaves = load_objects(task, tm)
         res = simple_evaluate(model=lm, tasks=items, task_manager=tm, num_fewshot=num_fewshot,
@@ -134,9 +146,8 @@ def predict(task: LmevalTask, model: ModelRef, *, limit: int | None = None,
 def examples(task: LmevalTask, n: int = 2) -> list[dict[str, Any]]:
     """The first ``n`` evaluation documents of each leaf task as lm-eval formats them."""
     require_lmeval()
-    _offline()
     out = []
-    with _their_bars_off():
+    with _offline(), _their_bars_off():
         _, leaves = load_objects(task, task_manager(task))
         for leaf, obj in leaves.items():
             for doc in list(obj.eval_docs)[:n]:
@@ -219,8 +230,8 @@ def _aggregation_fn(task: LmevalTask, leaf: str, metric: str, name: str) -> Any:
         if fn is not None:
             return fn
     if (leaf, metric) not in _CUSTOM:
-        _offline()
-        _, leaves = load_objects(task, task_manager(task))
+        with _offline():
+            _, leaves = load_objects(task, task_manager(task))
         for m, fn in leaves[leaf].aggregation().items():
             _CUSTOM[(leaf, m)] = fn
     return _CUSTOM[(leaf, metric)]

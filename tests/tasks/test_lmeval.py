@@ -4,6 +4,7 @@ through the evaluator with our cache, CIs, leaderboard and paired comparison."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -154,3 +155,20 @@ def test_chat_template_needs_one(folder, tiny_gpt, tmp_path) -> None:
     with pytest.raises(HarnessError, match="has no chat template"):
         evaluate([tiny_gpt], "lmeval:lmx_mc", include=[folder], out=tmp_path / "res",
                  chat_template=True, n_bootstrap=0)
+
+
+def test_running_their_machinery_leaves_the_hub_flags_as_they_were(folder, monkeypatch) -> None:
+    """lm-eval runs offline, but must not switch the hub off for the rest of the process
+    (our hub-backed YAML tasks then read as unavailable)."""
+    import datasets.config
+
+    from tasks import get_task, include
+    from tasks.lmeval.run import examples
+
+    include(folder)
+    monkeypatch.delenv("HF_DATASETS_OFFLINE", raising=False)
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setattr(datasets.config, "HF_DATASETS_OFFLINE", False)
+    assert examples(get_task("lmeval:lmx_mc"), n=1)
+    assert "HF_DATASETS_OFFLINE" not in os.environ and "HF_HUB_OFFLINE" not in os.environ
+    assert datasets.config.HF_DATASETS_OFFLINE is False
