@@ -6,33 +6,38 @@ is :class:`tasks.modelref.ModelRef`, resolved once by the CLI.
 
 from __future__ import annotations
 
-import json
+import functools
 from pathlib import Path
+
+from pretrain.engine.logging import read_metrics
 
 CURVE_POINTS = 200  # loss-curve points kept per run (evenly thinned)
 
 
 def read_curve(path: Path) -> dict[str, list] | None:
-    """Training and validation loss by step from a run's ``metrics.jsonl`` (thinned)."""
-    steps, loss, val = [], [], []
+    """Training and validation loss by step from a run's ``metrics.jsonl`` (thinned).
+
+    Memoised on the file's size and modification time: every job of a sweep or watcher
+    describes the same run, and the log is read once until the run writes to it again."""
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        st = Path(path).stat()
     except OSError:
         return None
-    for line in lines:
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError:
-            continue  # a run interrupted mid-line leaves a partial last line
-        if "step" not in rec or ("loss" not in rec and "val_loss" not in rec):
-            continue
-        steps.append(rec["step"])
-        loss.append(rec.get("loss"))
-        val.append(rec.get("val_loss"))
-    if not steps:
+    return _curve(str(path), st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=64)
+def _curve(path: str, size: int, mtime_ns: int) -> dict[str, list] | None:
+    try:
+        rows = read_metrics(Path(path))
+    except OSError:
         return None
-    keep = _thin(len(steps), CURVE_POINTS, [i for i, v in enumerate(val) if v is not None])
-    return {"step": [steps[i] for i in keep], "loss": [loss[i] for i in keep],
+    rows = [r for r in rows if "step" in r and ("loss" in r or "val_loss" in r)]
+    if not rows:
+        return None
+    val = [r.get("val_loss") for r in rows]
+    keep = _thin(len(rows), CURVE_POINTS, [i for i, v in enumerate(val) if v is not None])
+    return {"step": [rows[i]["step"] for i in keep], "loss": [rows[i].get("loss") for i in keep],
             "val_loss": [val[i] for i in keep]}
 
 

@@ -59,3 +59,19 @@ def test_watch_refuses_what_is_not_a_run(tmp_path: Path) -> None:
         with pytest.raises(HarnessError, match="is not a run folder"):
             WatchConfig(run=bad, tasks="bbc-news")
     WatchConfig(run=tmp_path / "not-yet", tasks="bbc-news")  # a run about to start: allowed
+
+
+def test_read_curve_thins_and_rereads_only_when_the_log_changes(tmp_path: Path) -> None:
+    import json
+
+    from harness.curves import read_curve
+
+    log = tmp_path / "metrics.jsonl"
+    rows = [{"step": s, "loss": 5.0 - s / 1000} for s in range(1000)]
+    log.write_text("".join(json.dumps(r) + "\n" for r in rows) + '{"step": 10')  # torn line
+    first = read_curve(log)
+    assert first is read_curve(log)  # same file, same stamp: not read again
+    assert 200 <= len(first["step"]) <= 202 and first["step"][-1] == 999
+    log.write_text(json.dumps({"step": 1, "val_loss": 2.0}) + "\n")
+    assert read_curve(log) == {"step": [1], "loss": [None], "val_loss": [2.0]}
+    assert read_curve(tmp_path / "absent.jsonl") is None
