@@ -191,10 +191,15 @@ class Store:
             from sqlalchemy.dialects.sqlite import insert
         return insert(table)
 
-    def _upsert(self, conn: sa.Connection, row: dict[str, Any]) -> None:
+    def _upsert(self, conn: sa.Connection, row: dict[str, Any], *,
+                newer_only: bool = False) -> None:
+        """Insert or replace the row of ``row["key"]``; ``newer_only``: replace only an
+        older row (a copied backup must not put back metrics that a re-score replaced)."""
         stmt = self._insert(schema.results).values(**row)
+        where = schema.results.c.created < stmt.excluded.created if newer_only else None
         conn.execute(stmt.on_conflict_do_update(
-            index_elements=["key"], set_={k: stmt.excluded[k] for k in row if k != "key"}))
+            index_elements=["key"], set_={k: stmt.excluded[k] for k in row if k != "key"},
+            where=where))
 
     def _merge_model(self, conn: sa.Connection, model_hash: str, model_id: str,
                      info: dict[str, Any], created: float | None = None) -> None:
@@ -247,10 +252,11 @@ class Store:
         return res, mod
 
     def put_rows(self, results: list[dict[str, Any]], models: list[dict[str, Any]]) -> None:
-        """Upsert raw rows as they are (timestamps kept), in one transaction."""
+        """Upsert raw rows as they are (timestamps kept), in one transaction; a row already
+        here and newer than the copy is kept."""
         def write(conn: sa.Connection) -> None:
             for row in results:
-                self._upsert(conn, row)
+                self._upsert(conn, row, newer_only=True)
             for row in models:
                 self._merge_model(conn, row["model_hash"], row["model_id"],
                                   json.loads(row["info"]), created=row["created"])

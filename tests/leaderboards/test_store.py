@@ -46,6 +46,22 @@ def test_put_read_upsert_and_wal(tmp_path: Path) -> None:
     assert mode == "wal"
 
 
+def test_copying_an_older_backup_keeps_the_newer_rows(tmp_path: Path) -> None:
+    from leaderboards.store import copy_store
+
+    old, new = tmp_path / "old.sqlite", tmp_path / "new.sqlite"
+    with open_store(old) as store:
+        store.put(_doc("a", "t1", 0, 10.0))
+    copy_store(old, new)
+    with open_store(new) as store:
+        store.put(_doc("a", "t1", 0, 90.0))  # re-scored after the backup: same key, newer
+        store.put(_doc("b", "t1", 0, 20.0))
+    assert copy_store(old, new) == 1
+    with open_store(new) as store:
+        assert {r["model"]["id"]: r["metrics"]["accuracy"]["score"]
+                for r in store.results("t1")} == {"a": 90.0, "b": 20.0}
+
+
 def test_missing_store_and_non_store_are_user_errors(tmp_path: Path) -> None:
     with pytest.raises(HarnessError, match="no leaderboard store"):
         open_store(tmp_path / "nope.sqlite", create=False)
