@@ -28,11 +28,18 @@ COLORS = ("#3b6fd6", "#d6573b", "#2a9d5c", "#8e44ad", "#c28f00", "#1b9aaa", "#7f
 
 
 def points(frame: pd.DataFrame, run: str | Path | None = None) -> pd.DataFrame:
-    """Per (run, task, mode, step): score, ci_lo, ci_hi (means over seeds), tokens, flops."""
+    """Per (run, task, mode, step): score, ci_lo, ci_hi (means over seeds), tokens, flops;
+    each curve in the one setting its newest result used."""
     rows = newest_setting(frame)
     rows = rows[~rows["baseline"].astype(bool) & rows["step"].notna() & rows["run"].notna()]
     if run is not None:
         rows = rows[match_run(rows["run"], run)]
+    if not rows.empty:
+        # One setting per curve: the run's newest on that task (a checkpoint scored with
+        # --limit 3 and the next on the full test set are not points of one line).
+        keys = ["run", "task", "mode"]
+        latest = rows.loc[rows.groupby(keys)["created"].idxmax(), [*keys, "setting"]]
+        rows = rows.merge(latest, on=[*keys, "setting"])
     if rows.empty:
         return pd.DataFrame(columns=["run", "task", "mode", "step", "score", "ci_lo", "ci_hi",
                                      "tokens", "flops", "metric", "direction", "model_id",

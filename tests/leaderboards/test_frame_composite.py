@@ -68,3 +68,21 @@ def test_composite_keeps_same_named_models_apart(tmp_path: Path) -> None:
             store.put({k: v for k, v in d.items() if k != "_path"}, path=d["_path"])
     comps = {c.model_id: c.score for c in composites(results_frame(out / "harness.sqlite"))}
     assert comps == pytest.approx({"gpt [aaaaaaaa]": 75.0, "gpt [bbbbbbbb]": 0.0})
+
+
+def test_a_training_curve_keeps_one_setting() -> None:
+    """Step 1 scored with --limit 3 and step 2 on the full test set are not one line."""
+    from leaderboards.training import points
+
+    def row(step: int, setting: str, score: float, created: float) -> dict:
+        return {"model_id": f"run-step-{step}", "model_hash": f"h{step}", "baseline": False,
+                "run": "/runs/gpt", "step": step, "tokens": 10 * step, "flops": 1e9 * step,
+                "task": "news", "mode": "zeroshot", "setting": setting, "config_hash": setting,
+                "status": "ok", "score": score, "primary_metric": "accuracy",
+                "direction": "higher", "accuracy_ci_lo": score - 1, "accuracy_ci_hi": score + 1,
+                "created": created}
+
+    frame = pd.DataFrame([row(1, "limit-3", 90.0, 1.0), row(2, "", 40.0, 2.0),
+                          row(3, "", 45.0, 3.0)])
+    got = points(frame)
+    assert got["step"].tolist() == [2, 3] and got["score"].tolist() == [40.0, 45.0]
