@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import hashlib
 import json
@@ -9,6 +10,7 @@ import os
 import re
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -94,24 +96,30 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
-def write_text_atomic(path: str | Path, text: str) -> None:
-    """Write ``text`` to a temporary sibling, then rename it over ``path``.
-
-    Readers see the old file or the new one, never a partial write; the
-    temporary file is removed if the write fails. The file gets the user's
-    umask (mkstemp alone would make it owner-only).
-    """
+@contextlib.contextmanager
+def atomic_file(path: str | Path) -> Iterator[Path]:
+    """A temporary sibling (``.NAME.tmpPID.*``, the user's umask) to write ``path`` through:
+    renamed over ``path`` when the block ends, removed if it fails. Readers see the old file
+    or the new one, never a partial write; leftovers of killed writers are recognised by
+    :func:`remove_stale_temps`."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.tmp{os.getpid()}.", dir=path.parent)
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.tmp{os.getpid()}.", dir=path.parent)
+    os.close(fd)
+    tmp = Path(name)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            os.fchmod(fh.fileno(), 0o666 & ~umask())
-            fh.write(text)
+        os.chmod(tmp, 0o666 & ~umask())  # mkstemp alone would make it owner-only
+        yield tmp
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
+
+
+def write_text_atomic(path: str | Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically (see :func:`atomic_file`)."""
+    with atomic_file(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
 
 
 def read_jsonl(path: str | Path, *, missing_hint: str, broken_hint: str) -> list[dict[str, Any]]:

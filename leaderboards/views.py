@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from harnesskit.errors import HarnessError
 
@@ -23,9 +24,7 @@ def render(db: str | Path, *, task: str | None = None, fmt: str = "terminal",
     if fmt not in FORMATS:
         raise HarnessError(f"unknown format {fmt!r}", hint=f"choose one of {', '.join(FORMATS)}")
     with open_store(db, create=False) as store:
-        if task is not None and task not in store.tasks():
-            raise HarnessError(f"no results for task {task!r} in {store.where}",
-                               hint=f"tasks with results: {', '.join(store.tasks()) or 'none'}")
+        _check_task(store, task)
         results, models = store.results(task), store.models()
     if run is not None:
         if fmt not in ("terminal", "markdown"):
@@ -47,20 +46,25 @@ def render(db: str | Path, *, task: str | None = None, fmt: str = "terminal",
 
 
 def write_parquet(db: str | Path, out: str | Path, *, task: str | None = None) -> Path:
-    """The store as a parquet file (one row per model, task, setting and seed), atomically."""
-    import os
-
+    """The store as a parquet file (one row per model, task, setting and seed), atomically;
+    a task with no results is refused as :func:`render` refuses it."""
+    from harnesskit.fsutil import atomic_file
     from leaderboards.frame import results_frame
+    from leaderboards.store import open_store
 
-    path = Path(out)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        results_frame(db, task=task).to_parquet(tmp, index=False)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    return path
+    if task is not None:
+        with open_store(db, create=False) as store:
+            _check_task(store, task)
+    frame = results_frame(db, task=task)
+    with atomic_file(out) as tmp:
+        frame.to_parquet(tmp, index=False)
+    return Path(out)
+
+
+def _check_task(store: Any, task: str | None) -> None:
+    if task is not None and task not in store.tasks():
+        raise HarnessError(f"no results for task {task!r} in {store.where}",
+                           hint=f"tasks with results: {', '.join(store.tasks()) or 'none'}")
 
 
 def write_view(text: str, out: str | Path) -> Path:

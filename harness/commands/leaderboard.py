@@ -47,6 +47,9 @@ def show(db: str, task: str | None, fmt: str, out: str | None, signatures: bool,
     if fmt == "parquet":
         if out is None:
             raise click.UsageError("--format parquet needs --out FILE")
+        if run is not None or signatures:
+            raise click.UsageError("--format parquet writes the whole store (or --task); "
+                                   "--run and --signatures are for the tables")
         click.echo(f"wrote {write_parquet(db, out, task=task)}")
         return
     text = render(db, task=task, fmt=fmt, signatures=signatures, run=run)

@@ -36,3 +36,20 @@ def test_errors_are_one_line_exit_2(tmp_path: Path) -> None:
     assert proc.stderr.count("\n") == 1 and "no leaderboard store" in proc.stderr
     proc = run("leaderboard", "show", "--db", "postgres://host/db")
     assert proc.returncode == 2 and "unsupported store URL scheme" in proc.stderr
+
+
+def test_parquet_checks_like_the_tables(filled_store: Path, tmp_path: Path) -> None:
+    out = tmp_path / "lb.parquet"
+    proc = run("leaderboard", "show", "--db", str(filled_store), "--format", "parquet",
+               "--task", "nosuch", "--out", str(out))
+    assert proc.returncode == 2 and "no results for task 'nosuch'" in proc.stderr
+    proc = run("leaderboard", "show", "--db", str(filled_store), "--format", "parquet",
+               "--run", "runs/x", "--out", str(out))
+    assert proc.returncode == 2 and proc.stderr.count("\n") == 1
+    assert not out.exists() and not list(tmp_path.glob(".lb.parquet*"))
+    proc = run("leaderboard", "show", "--db", str(filled_store), "--format", "parquet",
+               "--task", "news", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    import pandas as pd
+
+    assert set(pd.read_parquet(out)["task"]) == {"news"}
