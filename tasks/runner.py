@@ -82,9 +82,14 @@ def predict(ref: ModelRef, task: Task, *, mode: str = "finetune", seed: int = 0,
     if task.family == "lmeval":
         if ref.is_baseline:
             raise NotApplicable("lm-eval tasks have no baselines of ours")
+        from tasks.models import check_device_dtype, default_device
+
+        device = device or default_device()
+        check_device_dtype(device, dtype)
+        check_fits(ref, device, dtype, training=False)  # "not applicable", not out of memory
         preds = task.predict(ref, limit=limit, num_fewshot=num_fewshot,  # type: ignore[attr-defined]
                              chat_template=chat_template, seed=seed, batch_size=batch_size,
-                             precision=precision)
+                             device=device, dtype=dtype)
         preds.rows = preds.rows[shard[0]::shard[1]]  # lm-eval runs its own loop over all of them
         return preds
     if mode == "finetune":

@@ -36,16 +36,11 @@ from tasks import lm_api
 from tasks.modelref import ModelRef
 
 MAX_GEN_TOKS = 256  # lm-eval's HFLM default
-DTYPES = {"fp32": "float32", "bf16": "bfloat16"}
-
-
-def load_lm(ref: ModelRef, *, batch_size: int = 16, precision: str = "fp32",
-            device: str | None = None) -> HarnessLM:
-    """The lm-eval ``LM`` for a checkpoint of ours or an ``hf:`` decoder.
-
-    ``precision`` picks the weights' dtype (``fp32`` or ``bf16``; log-softmax stays float32).
-    """
-    lm = lm_api.load_lm(ref, device=device, dtype=DTYPES.get(precision, precision))
+def load_lm(ref: ModelRef, *, batch_size: int = 16, device: str | None = None,
+            dtype: str = "float32") -> HarnessLM:
+    """The lm-eval ``LM`` for a checkpoint of ours or an ``hf:`` decoder, on ``device`` with
+    weights in ``dtype`` (as every other task gets them; log-softmax stays float32)."""
+    lm = lm_api.load_lm(ref, device=device, dtype=dtype)
     if not lm.bb.causal:
         raise lm_api.NotApplicable(f"lm-eval tasks need a causal LM (gpt or hf: decoder), "
                                    f"not {ref.kind}")

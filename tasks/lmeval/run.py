@@ -107,7 +107,7 @@ def load_objects(task: LmevalTask, tm: Any) -> tuple[list[Any], dict[str, Any]]:
 
 def predict(task: LmevalTask, model: ModelRef, *, limit: int | None = None,
             num_fewshot: int | None = None, chat_template: bool = False, seed: int = 0,
-            batch_size: int = 16, precision: str = "fp32") -> Any:
+            batch_size: int = 16, device: str | None = None, dtype: str = "float32") -> Any:
     """Rows and run info for ``task`` on ``model`` (a checkpoint of ours or an ``hf:`` decoder)."""
     from tasks.runner import Predictions
 
@@ -120,7 +120,7 @@ def predict(task: LmevalTask, model: ModelRef, *, limit: int | None = None,
 
     for name in ("lm-eval", "lm_eval"):
         logging.getLogger(name).setLevel(logging.ERROR)
-    lm = load_lm(model, batch_size=batch_size, precision=precision)
+    lm = load_lm(model, batch_size=batch_size, device=device, dtype=dtype)
     if chat_template and not lm.has_chat_template():
         raise HarnessError(f"{model.spec} has no chat template", hint="drop --chat-template")
     t0 = time.time()
@@ -139,7 +139,7 @@ def predict(task: LmevalTask, model: ModelRef, *, limit: int | None = None,
             "lmeval_results": _plain(res["results"]), "chat_template": chat_template,
             "seeds": {"random": 0, "numpy": FEWSHOT_SEED, "torch": FEWSHOT_SEED,
                       "fewshot": FEWSHOT_SEED + seed},
-            "precision": precision, "predict_seconds": round(time.time() - t0, 2)}
+            "predict_seconds": round(time.time() - t0, 2)}  # lm.info() has device and dtype
     return Predictions(rows, info)
 
 
