@@ -19,6 +19,7 @@ from typing import Any
 from harnesskit.errors import HarnessError
 from pretrain.engine.plugins import architecture
 from tasks.hfcheck import check_hf_folder, check_tokenizer_usable
+from tasks.live import live_for
 from tasks.modelref import ModelRef
 
 
@@ -113,6 +114,8 @@ def load_backbone(ref: ModelRef, device: str | None = None, dtype: str = "float3
 
     if ref.is_baseline:
         raise HarnessError(f"{ref.spec} is a baseline, not a model to load")
+    if not ref.is_hf and live_for(ref.path) is not None:
+        return _live_backbone(ref, device, dtype)
     device = device or default_device()
     check_device_dtype(device, dtype)
     bb = _load_hf(ref, dtype) if ref.is_hf else _load_ours(ref)
@@ -121,17 +124,30 @@ def load_backbone(ref: ModelRef, device: str | None = None, dtype: str = "float3
     return bb
 
 
+def _live_backbone(ref: ModelRef, device: str | None, dtype: str) -> Backbone:
+    """The model being trained, where it is and as it is: moving or casting it in place
+    would move or cast the trainer's own weights under its optimizer."""
+    from pretrain.data.tokenizer import special_ids
+
+    live = live_for(ref.path)
+    assert live is not None
+    param = next(live.module.parameters())
+    here, kind = str(param.device), str(param.dtype).removeprefix("torch.")
+    if (device is not None and device != here) or dtype != kind:
+        raise HarnessError(f"the model being trained is on {here} in {kind}; evaluation inside "
+                           f"the loop cannot use {device or here} in {dtype}",
+                           hint="evaluate the saved checkpoint afterwards with harness eval")
+    cfg = live.run_config.model
+    bb = Backbone(kind=cfg.arch, module=live.module, tokenizer=live.tokenizer,
+                  block_size=cfg.block_size, hidden_size=cfg.n_embd,
+                  special=special_ids(live.tokenizer), ref=ref, run_config=live.run_config)
+    bb.device, bb.dtype = here, kind
+    return bb
+
+
 def _load_ours(ref: ModelRef) -> Backbone:
     from pretrain.data.tokenizer import special_ids
     from pretrain.engine.checkpoint import load_checkpoint
-    from tasks.live import live_for
-
-    live = live_for(ref.path)
-    if live is not None:  # evaluation inside training: the model in memory is this checkpoint
-        cfg = live.run_config.model
-        return Backbone(kind=cfg.arch, module=live.module, tokenizer=live.tokenizer,
-                        block_size=cfg.block_size, hidden_size=cfg.n_embd,
-                        special=special_ids(live.tokenizer), ref=ref, run_config=live.run_config)
     loaded = load_checkpoint(ref.path)
     cfg = loaded.config.model
     return Backbone(kind=cfg.arch, module=loaded.model, tokenizer=loaded.tokenizer,

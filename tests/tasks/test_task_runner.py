@@ -124,3 +124,22 @@ def test_finetune_refuses_to_overwrite_a_foreign_folder(tiny_gpt, tmp_path):
     with pytest.raises(HarnessError, match="not a fine-tuned model folder"):
         finetune(resolve_model(tiny_gpt), TinyClassification(), out=tmp_path / "mine")
     assert (tmp_path / "mine" / "thesis.tex").read_text() == "precious"
+
+
+def test_a_live_model_is_used_as_it_is_never_moved_or_cast(tiny_gpt) -> None:
+    """Evaluation inside training hands out the trainer's module: casting it would cast the
+    weights under the optimizer."""
+    import torch
+
+    from pretrain.engine.checkpoint import load_checkpoint
+    from tasks.live import live_model
+    from tasks.models import load_backbone
+
+    ref = resolve_model(tiny_gpt)
+    loaded = load_checkpoint(ref.path)
+    with live_model(ref.path, loaded.model, loaded.tokenizer, loaded.config):
+        bb = load_backbone(ref)
+        assert bb.module is loaded.model and (bb.device, bb.dtype) == ("cpu", "float32")
+        with pytest.raises(HarnessError, match="the model being trained is on cpu in float32"):
+            load_backbone(ref, dtype="bfloat16")
+    assert next(loaded.model.parameters()).dtype == torch.float32
