@@ -16,7 +16,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from harnesskit.errors import HarnessError
 from pretrain.engine.plugins import OBJECTIVES, ObjectiveContext
 
 
@@ -39,11 +38,15 @@ class SimCSE(nn.Module):
     per_token = False
     unused_parameters = True  # the MLM head gets no gradient
 
+    @staticmethod
+    def check(cfg: Any) -> str | None:
+        """Its two views differ only by dropout: without it there is nothing to learn."""
+        if cfg.model.dropout <= 0:
+            return "it needs dropout noise, but model.dropout is 0 (add --set model.dropout=0.1)"
+        return None
+
     def __init__(self, model: nn.Module, ctx: ObjectiveContext) -> None:
         super().__init__()
-        if model.config.dropout <= 0:
-            raise HarnessError("the simcse objective needs dropout noise, but model.dropout is 0",
-                               hint="add --set model.dropout=0.1")
         o = ctx.cfg.objective
         self.model = model
         self.temperature, self.pooling = o.temperature, o.pooling

@@ -53,6 +53,8 @@ attributes ``name`` and ``kinds`` (the architecture kinds it trains), built as
 
 Its own parameters (submodules other than ``model``, e.g. ELECTRA's generator)
 are trained, checkpointed in ``objective.safetensors`` and restored on resume.
+Optionally ``check(cfg) -> str | None`` (a static or class method): what is wrong
+with the run config for this objective, checked before any data or model work.
 """
 
 from __future__ import annotations
@@ -174,6 +176,9 @@ def objective_for(cfg: Any) -> type:
                            hint=f"choose an objective for {arch.kind}s: " + ", ".join(
                                n for n in OBJECTIVES.names()
                                if arch.kind in OBJECTIVES.get(n).kinds))
+    problem = cls.check(cfg) if hasattr(cls, "check") else None
+    if problem:
+        raise HarnessError(f"objective {cls.name!r}: {problem}", hint="change it with --set")
     return cls
 
 

@@ -42,6 +42,14 @@ def test_objective_must_fit_the_arch_kind() -> None:
         check_names(apply_overrides(preset("tiny", "llama"), ["train.objective=simcse"]))
 
 
+def test_simcse_without_dropout_is_refused_before_any_work() -> None:
+    from harnesskit.config import apply_overrides
+
+    cfg = apply_overrides(preset("tiny", "bert"), ["train.objective=simcse", "model.dropout=0"])
+    with pytest.raises(HarnessError, match="objective 'simcse': it needs dropout noise"):
+        check_names(cfg)
+
+
 def test_llama_refuses_an_odd_head_size_before_any_work() -> None:
     from harnesskit.config import apply_overrides
 
