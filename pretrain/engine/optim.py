@@ -15,7 +15,8 @@ nothing but the step count.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import torch
 from torch import nn
@@ -63,8 +64,8 @@ def adagrad(groups: list[dict], t: TrainConfig) -> torch.optim.Optimizer:
 class Schedule:
     """Learning rate as a function of the optimizer step (0-based): warmup, then ``kind``.
 
-    ``kind`` is a name in the schedule registry; a factory there takes the train
-    config and returns ``decay(frac_or_step) -> lr`` for the steps after warmup.
+    ``kind`` is a name in the schedule registry, which maps it to
+    ``decay(schedule, steps_after_warmup) -> lr``; it is looked up once, here.
     """
 
     kind: str
@@ -73,20 +74,21 @@ class Schedule:
     warmup: int
     total: int
     period: int
+    decay: Callable[[Schedule, int], float] = field(repr=False, compare=False)
 
     @classmethod
     def from_config(cls, cfg: RunConfig) -> Schedule:
         """The schedule that ``cfg`` describes (``schedule.name`` and ``train``'s rates)."""
         t = cfg.train
-        SCHEDULES.get(cfg.schedule.name)  # unknown: one line with close matches
         return cls(kind=cfg.schedule.name, lr=t.lr, min_lr=min(t.min_lr, t.lr),
                    warmup=min(t.warmup_steps, max(t.max_steps - 1, 0)),
-                   total=t.max_steps, period=max(t.cycle_steps, 1))
+                   total=t.max_steps, period=max(t.cycle_steps, 1),
+                   decay=SCHEDULES.get(cfg.schedule.name))  # unknown: one line, close matches
 
     def __call__(self, step: int) -> float:
         if step < self.warmup:
             return self.lr * (step + 1) / self.warmup
-        return SCHEDULES.get(self.kind)(self, step - self.warmup)
+        return self.decay(self, step - self.warmup)
 
 
 def _cosine(s: Schedule, frac: float) -> float:

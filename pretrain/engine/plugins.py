@@ -11,8 +11,8 @@ table              entry-point group             what is registered
 ``ARCHS``          ``harness.architectures``     an :class:`Architecture` (below)
 ``OBJECTIVES``     ``harness.objectives``        an ``nn.Module`` subclass (protocol below)
 ``OPTIMIZERS``     ``harness.optimizers``        ``factory(param_groups, train_cfg) -> Optimizer``
-``SCHEDULES``      ``harness.schedules``         ``factory(train_cfg) -> (step -> lr)``, pure
-``SOURCES``        ``harness.sources``           ``pretrain.data.sources.Source`` (data layer)
+``SCHEDULES``      ``harness.schedules``         ``decay(schedule, steps_after_warmup) -> lr``
+``SOURCES``        ``harness.sources``           ``pretrain.data.sources.NamedSource`` (data)
 ``STEPS``          ``harness.cleaning_steps``    a step factory (``pretrain.data.step``)
 =================  ============================  ===========================================
 
