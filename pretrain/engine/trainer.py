@@ -199,7 +199,8 @@ class Trainer:
         self.objective = objective_for(cfg)(
             self.model, ObjectiveContext(cfg=cfg, special=self.special_ids, teacher=teacher))
         if self.init is not None and not self.resume:
-            ck.load_weights(self.model, self.init.path / "model.safetensors")
+            # the weights load_checkpoint already verified and read: not read from disk again
+            self.model.load_state_dict(self.init.model.state_dict())
         ckpt = None
         if self.resume:
             ckpt = ck.resolve_checkpoint(self.out)

@@ -106,3 +106,18 @@ def test_micro_batches_and_global_batch_errors() -> None:
     assert micro_batches(cfg, 8) == (4, 1)
     with pytest.raises(HarnessError, match="not divisible by 3"):
         micro_batches(cfg, 3)
+
+
+def test_init_from_starts_from_the_checkpoints_weights(tmp_path: Path) -> None:
+    corpus = make_corpus(tmp_path / "corpus")
+    first = tmp_path / "first"
+    pretrain(cfg_for("gpt", "train.max_steps=2", "train.ckpt_every=2"), corpus=str(corpus),
+             out=first)
+    start = load_checkpoint(first).model.state_dict()
+    # one step at a negligible rate: the second run's weights are the first run's
+    second = tmp_path / "second"
+    pretrain(cfg_for("gpt", "train.max_steps=1", "train.ckpt_every=1", "train.warmup_steps=0",
+                     "train.lr=1e-12", "train.min_lr=1e-12", "train.weight_decay=0",
+                     f"train.init_from={first}"), corpus=str(corpus), out=second)
+    after = load_checkpoint(second).model.state_dict()
+    assert all(torch.allclose(start[k], after[k], atol=1e-6) for k in start)
