@@ -7,7 +7,8 @@ fine-tuning overrides, precision; ``config_hash`` names it). Columns:
 - the model: ``model_id``, ``model_hash``, ``kind``, ``baseline``, ``run``,
   ``step``, ``params``, ``tokens``, ``flops`` (6 * params * tokens);
 - the task: ``task``, ``task_version``, ``family``, ``data_hash``;
-- the setting: ``mode``, ``setting`` (its readable tag, e.g. ``limit-200``), ``config_hash``,
+- the setting: ``mode``, ``setting`` (its label as the leaderboard
+  shows it, e.g. ``limit=200``), ``config_hash``,
   ``limit``, ``seed``;
 - the outcome: ``status``, ``reason``, ``n_examples``, ``created``;
 - the numbers: ``primary_metric``, ``direction`` (``higher``/``lower`` is better, as the
@@ -25,6 +26,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+from leaderboards.board import setting_label
 
 BASE_COLUMNS = ["model_id", "model_hash", "kind", "baseline", "run", "step", "params", "tokens",
                 "flops", "task", "task_version", "family", "data_hash", "mode", "setting",
@@ -93,7 +96,7 @@ def _row(doc: dict[str, Any], stored: dict[str, Any]) -> dict[str, Any]:
         "step": info.get("step"), "params": info.get("params"), "tokens": info.get("tokens"),
         "flops": info.get("flops"), "task": task["name"], "task_version": str(task.get("version")),
         "family": task.get("family"), "data_hash": task.get("data_hash"), "mode": doc.get("mode"),
-        "setting": setting_text(doc.get("setting")),
+        "setting": setting_label(doc.get("setting") or {}),
         "config_hash": doc.get("config_hash"), "limit": (doc.get("config") or {}).get("limit"),
         "seed": doc.get("seed"), "status": doc.get("status"), "reason": doc.get("reason"),
         "n_examples": doc.get("n_examples"), "created": doc.get("created"),
@@ -112,13 +115,6 @@ def direction(name: str | None, m: dict[str, Any] | None) -> str:
     if m and m.get("direction") in ("higher", "lower"):
         return str(m["direction"])
     return "higher"
-
-
-def setting_text(setting: Any) -> str:
-    """A setting dict as ``key=value`` pairs (``""`` for the defaults)."""
-    if not isinstance(setting, dict):
-        return str(setting or "")
-    return ",".join(f"{k}={setting[k]}" for k in sorted(setting))
 
 
 def _score(m: dict[str, Any] | None) -> float | None:

@@ -86,3 +86,14 @@ def test_a_training_curve_keeps_one_setting() -> None:
                           row(3, "", 45.0, 3.0)])
     got = points(frame)
     assert got["step"].tolist() == [2, 3] and got["score"].tolist() == [40.0, 45.0]
+
+
+def test_frame_names_a_setting_as_the_leaderboard_and_compare_do(tmp_path: Path) -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("lb_conftest2", Path(__file__).with_name("conftest.py"))
+    lb = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(lb)
+    doc = lb.make_result(tmp_path, "gpt", "news", limit=200,
+                         scores={"accuracy": [100.0] * 10})
+    assert frame_from_docs([doc])["setting"].tolist() == ["limit=200"]  # compare --setting takes it
