@@ -111,12 +111,8 @@ def write_splits(root: Path, splits: dict[str, list[Example]], extra: dict | Non
 def ensure_built(task: Task) -> Path:
     """Build the task's data into its cache directory unless it is already there."""
     root = task_dir(task)
-    if (root / "meta.json").exists():
-        try:
-            if json.loads((root / "meta.json").read_text()).get("format") == FORMAT:
-                return root
-        except ValueError:
-            pass  # a damaged cache is rebuilt below
+    if built_meta(task) is not None:  # a damaged or older cache is rebuilt below
+        return root
     ok, why = task.available()
     if not ok:
         raise HarnessError(f"task {task.name!r} is not available here: {why}",
@@ -142,19 +138,20 @@ def built_meta(task: Task) -> dict[str, Any] | None:
 
 def cached_meta(task: Task) -> dict[str, Any]:
     """``meta.json`` of the built task (building it first if needed)."""
-    root = ensure_built(task)
-    if str(root) not in _META:
-        _META[str(root)] = json.loads((root / "meta.json").read_text())
-    return _META[str(root)]
+    key = str(task_dir(task))
+    if key not in _META:  # memoised: read once per process, not once per call
+        root = ensure_built(task)
+        _META[key] = json.loads((root / "meta.json").read_text())
+    return _META[key]
 
 
 def load_split(task: Task, split: str) -> list[Example]:
     """The examples of one split, read from the cache (building it first if needed)."""
     if split not in SPLITS:
         raise HarnessError(f"unknown split {split!r}", hint=f"use one of {', '.join(SPLITS)}")
-    root = ensure_built(task)
-    key = f"{root}/{split}"
-    if key not in _SPLITS:
+    key = f"{task_dir(task)}/{split}"
+    if key not in _SPLITS:  # memoised: per-example callers (few-shot) do not re-check the cache
+        root = ensure_built(task)
         with (root / f"{split}.jsonl").open(encoding="utf-8") as f:
             _SPLITS[key] = [Example.from_dict(json.loads(line)) for line in f if line.strip()]
     return list(_SPLITS[key])
