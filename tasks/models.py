@@ -18,9 +18,9 @@ from typing import Any
 
 from harnesskit.errors import HarnessError
 from pretrain.engine.plugins import architecture
-from tasks.hfcheck import check_hf_folder, check_tokenizer_usable
+from tasks.hfcheck import check_tokenizer_usable
 from tasks.live import live_for
-from tasks.modelref import ModelRef
+from tasks.modelref import HF_KINDS, ModelRef
 
 
 @dataclass
@@ -61,7 +61,6 @@ class Backbone:
         return self.module(input_ids=idx, attention_mask=mask, token_type_ids=types).last_hidden_state
 
 
-HF_KINDS = ("hf-encoder", "hf-causal")
 DTYPES = ("float32", "bfloat16", "float16")
 
 
@@ -160,8 +159,7 @@ def _load_hf(ref: ModelRef, dtype: str = "float32") -> Backbone:
     from tokenizers import Tokenizer
     from transformers import AutoModel, AutoModelForCausalLM, AutoTokenizer
 
-    path = ref.path
-    check_hf_folder(path)
+    path = ref.path  # resolve_model has run check_hf_folder on it
     hf_tok = AutoTokenizer.from_pretrained(str(path))
     if not getattr(hf_tok, "is_fast", False):
         raise HarnessError(f"hf:{path} has no fast tokenizer", hint="provide tokenizer.json")
