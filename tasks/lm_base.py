@@ -9,6 +9,7 @@ from typing import Any
 
 import torch
 
+from harnesskit.errors import HarnessError
 from tasks.models import Backbone
 
 __all__ = ["LM", "NotApplicable", "rolling_windows", "DEFAULT_MAX_GEN_TOKS"]
@@ -116,23 +117,43 @@ def rolling_windows(ids: list[int], prefix: int, max_length: int, *, window: str
     context that do not overlap; the last one reaches back to a full context).
     """
     if window not in WINDOWS:
-        from harnesskit.errors import HarnessError
-
         raise HarnessError(f"unknown window {window!r}", hint=f"choose one of {', '.join(WINDOWS)}")
     if not ids:
         return []
     if window == "disjoint":
         return _disjoint_windows(ids, prefix, max_length)
-    seq = [prefix] + ids
-    n = len(seq)
-    stride = max(1, min(stride or max_length // 2, max_length - 1))
-    out, done, begin = [], 1, 0
-    while done < n:
-        end = min(begin + max_length, n)
-        out.append((seq[begin:end - 1], seq[done:end]))
-        done = end
-        begin += stride
-    return out
+    seq = [prefix] + ids  # target t is seq[t + 1]; its input ends at seq[t]
+    spans = sliding_windows(len(ids), max_length - 1, stride or max(1, max_length // 2))
+    return [(seq[start:end], seq[scored + 1:end + 1]) for start, end, scored in spans]
+
+
+def sliding_windows(n_tokens: int, context: int, stride: int) -> list[tuple[int, int, int]]:
+    """Spans ``(start, end, score_from)`` covering a document of ``n_tokens`` tokens.
+
+    Token positions are the document's targets ``0..n_tokens-1``. For a span,
+    the model's input is the token *before* each target, that is
+    ``([eos] + doc)[start:end]`` (at most ``context`` tokens), and the
+    log-probabilities of targets ``score_from..end-1`` are kept; earlier ones
+    were scored by a previous window with less context. ``stride`` is how far
+    each window moves; smaller strides give every scored token more context
+    (the Hugging Face perplexity guide). :func:`rolling_windows` with
+    ``window="overlap"`` scores these spans with ``context = max_length - 1``.
+    """
+    if context < 1:
+        raise HarnessError(f"sliding window context must be >= 1, got {context}")
+    if not 1 <= stride <= context:
+        raise HarnessError(f"sliding window stride must be in 1..{context} (the context), "
+                           f"got {stride}")
+    if n_tokens < 0:
+        raise HarnessError(f"n_tokens must be >= 0, got {n_tokens}")
+    spans: list[tuple[int, int, int]] = []
+    start = scored = 0
+    while scored < n_tokens:
+        end = min(start + context, n_tokens)
+        spans.append((start, end, scored))
+        scored = end
+        start += stride
+    return spans
 
 
 def _disjoint_windows(ids: list[int], prefix: int, max_len: int) -> list[tuple[list[int], list[int]]]:

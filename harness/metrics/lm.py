@@ -21,11 +21,11 @@ here: the first token of each document is conditioned on the end-of-text
 token, and documents longer than the context are scored in windows, each token
 exactly once. Two conventions exist there (``tasks.lm_api.rolling_windows``):
 ``overlap`` (the default) gives every scored token at least ``context -
-stride`` tokens of left context, with the spans :func:`sliding_windows` states
-here (the Hugging Face perplexity guide's; the adapter is tested against it);
+stride`` tokens of left context, with the spans ``tasks.lm_base.sliding_windows``
+states (the Hugging Face perplexity guide's);
 ``disjoint`` is lm-evaluation-harness's ``loglikelihood_rolling`` (full-context
 windows that do not overlap, the last one reaching back to a full context),
-which is *not* ``sliding_windows`` with ``stride == context``. The adapter
+which is *not* the overlapping spans with ``stride == context``. The adapter
 records which windows, the weights' dtype and the float32 log-softmax in each
 result's runner info.
 """
@@ -44,36 +44,6 @@ from harnesskit.errors import HarnessError
 LN2 = math.log(2.0)
 # Columns of the per-document stats rows.
 _NLL, _TOK, _OK, _BYTES, _WORDS = range(5)
-
-
-def sliding_windows(n_tokens: int, context: int, stride: int) -> list[tuple[int, int, int]]:
-    """Spans ``(start, end, score_from)`` covering a document of ``n_tokens`` tokens.
-
-    Token positions are the document's targets ``0..n_tokens-1``. For a span,
-    the model's input is the token *before* each target, that is
-    ``([eos] + doc)[start:end]`` (at most ``context`` tokens), and the
-    log-probabilities of targets ``score_from..end-1`` are kept; earlier ones
-    were scored by a previous window with less context. ``stride`` is how far
-    each window moves; smaller strides give every scored token more context
-    (the Hugging Face perplexity guide). ``tasks.lm_api.rolling_windows(ids, eos,
-    L, window="overlap", stride=s)`` scores exactly these spans with ``context =
-    L - 1``.
-    """
-    if context < 1:
-        raise HarnessError(f"sliding window context must be >= 1, got {context}")
-    if not 1 <= stride <= context:
-        raise HarnessError(f"sliding window stride must be in 1..{context} (the context), "
-                           f"got {stride}")
-    if n_tokens < 0:
-        raise HarnessError(f"n_tokens must be >= 0, got {n_tokens}")
-    spans: list[tuple[int, int, int]] = []
-    start = scored = 0
-    while scored < n_tokens:
-        end = min(start + context, n_tokens)
-        spans.append((start, end, scored))
-        scored = end
-        start += stride
-    return spans
 
 
 def _doc_row(i: int, doc: Any, need_correct: bool) -> list[float]:

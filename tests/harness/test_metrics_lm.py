@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from harness.metrics import load_metric
-from harness.metrics.lm import sliding_windows
 from harnesskit.errors import HarnessError
+from tasks.lm_base import sliding_windows
 
 
 def _docs_from_logits(seed: int = 0) -> tuple[list[dict], torch.Tensor, torch.Tensor]:

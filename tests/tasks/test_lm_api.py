@@ -8,6 +8,7 @@ import math
 import pytest
 from lm_fixtures import save_tiny
 
+from harnesskit.errors import HarnessError
 from tasks.lm_api import NotApplicable, load_lm, rolling_windows
 
 REQS = [("The cat sat on", " the mat"), ("The cat sat on", " a dog"), ("The cat sat on", " x"),
@@ -96,15 +97,10 @@ def test_encoders_say_what_they_cannot_do(tiny_bert):
         lm.generate_until([("The cat", {"max_gen_toks": 3})])
 
 
-@pytest.mark.parametrize("n, length, stride", [(10, 5, 2), (10, 5, 4), (3, 9, 4), (17, 6, 1),
-                                               (40, 8, None)])
-def test_overlap_windows_are_the_stated_spans(n, length, stride):
-    """The adapter's default windows are harness.metrics.lm.sliding_windows (context L - 1)."""
-    from harness.metrics.lm import sliding_windows
-
-    ids = list(range(1, n + 1))
-    wins = rolling_windows(ids, 0, length, window="overlap", stride=stride)
-    spans = sliding_windows(n, length - 1, stride or length // 2)
-    seq = [0, *ids]
-    assert [(inp, tgt) for inp, tgt in wins] == [
-        (seq[start:end], seq[frm + 1:end + 1]) for start, end, frm in spans]
+def test_overlap_windows_golden_and_bad_stride():
+    """Every token scored once, each with at least context - stride tokens before it."""
+    wins = rolling_windows(list(range(1, 11)), 0, 5, window="overlap", stride=2)
+    assert wins == [([0, 1, 2, 3], [1, 2, 3, 4]), ([2, 3, 4, 5], [5, 6]),
+                    ([4, 5, 6, 7], [7, 8]), ([6, 7, 8, 9], [9, 10])]
+    with pytest.raises(HarnessError, match="stride must be in 1..4"):
+        rolling_windows(list(range(1, 11)), 0, 5, window="overlap", stride=5)
