@@ -22,7 +22,8 @@ import test_evaluate_fixtures as fx  # noqa: E402
 COMMANDS = [["data", "list"], ["data", "build", "x"], ["data", "report", "x"], ["pretrain"],
             ["export"], ["config", "show"], ["tasks", "list"], ["tasks", "show", "x"],
             ["tasks", "validate", "x"], ["finetune"], ["eval"], ["score"],
-            ["leaderboard", "show"], ["leaderboard", "compare", "a", "b"], ["quickstart"]]
+            ["leaderboard", "show"], ["leaderboard", "compare", "a", "b"], ["quickstart"],
+            ["watch", "x"], ["leaderboard", "copy"], ["leaderboard", "composite"]]
 TEMP_MARKS = (".tmp", ".old", ".harness-probe")
 
 
@@ -191,6 +192,27 @@ def invocations(w: dict[str, Path]) -> list[list[str]]:
         cases += [["leaderboard", "show", "--db", db],
                   ["leaderboard", "compare", "a", "b", "--db", db]]
     cases += [["leaderboard", "show", "--format", "pdf"]]
+    # the commands and options of this round: sweeps, executors, watch, copy, composite, views
+    cases += [[*ev, "--model", ck, *bad] for bad in (
+        ["--checkpoints", "last:0"], ["--checkpoints", "every:"], ["--checkpoints", "step-x"],
+        ["--checkpoints", ",,"], ["--executor", "mpi"], ["--jobs", "0"],
+        ["--executor", "slurm"], ["--num-fewshot", "-1"], ["--device", "cuda:x"],
+        ["--device", "banana"], ["--dtype", "float8"])]
+    run_dir = str(w["ckpt"])  # a checkpoint folder is not a run
+    cases += [["watch", run_dir, "--tasks", "fixture-topics"],
+              ["watch", str(w["hyp.txt"]), "--tasks", "fixture-topics"],
+              ["watch", str(w["root"]), "--tasks", "fixture-topics"],
+              ["watch", str(w["root"] / "not-yet"), "--tasks", "nosuch-task"],
+              ["watch", str(w["root"] / "not-yet"), "--tasks", "fixture-topics",
+               "--interval", "0"]]
+    for db in (str(w["root"] / "missing.sqlite"), str(w["not-a-store.sqlite"]), "mysql://x/y"):
+        cases += [["leaderboard", "copy", "--from", db, "--to", str(w["root"] / "copy.sqlite")],
+                  ["leaderboard", "composite", "--db", db],
+                  ["leaderboard", "show", "--db", db, "--format", "parquet", "--out",
+                   str(w["root"] / "lb.parquet")],
+                  ["leaderboard", "show", "--db", db, "--run", run_dir]]
+    cases += [["leaderboard", "show", "--format", "parquet"],
+              ["leaderboard", "compare", "run@step-abc", "b", "--db", str(w["dir"])]]
     return cases
 
 
