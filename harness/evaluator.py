@@ -37,7 +37,7 @@ from harness.results import (
     predictions_path,
     read_json,
     read_predictions,
-    read_result,
+    result_from_dict,
     result_path,
     setting_tag,
     stable_hash,
@@ -301,7 +301,7 @@ def run_job(job: Job, cfg: EvalConfig, out: Path, store: Any, *, batch_size: int
     old = finished(rpath, ppath, infer_key, score_key) if not rescore else None
     if old is not None:
         store.put(old, path=str(rpath))  # idempotent: the row exists even in a new store
-        return read_result(rpath)
+        return result_from_dict(old, rpath)  # the document just read: not read again
     t0 = time.perf_counter()
     meta = saved_inference(sidecar, ppath, infer_key)
     if meta is None:

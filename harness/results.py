@@ -327,7 +327,11 @@ def write_result(path: Path, doc: ResultDoc) -> Result:
 
 def read_result(path: Path) -> Result:
     """Read a results document written by :func:`write_result`."""
-    data = read_json(path)
+    return result_from_dict(read_json(path), path)
+
+
+def result_from_dict(data: Any, path: Path) -> Result:
+    """A :class:`Result` from a results document already read from ``path``."""
     try:
         return Result(ResultDoc.from_dict(data), Path(path))
     except (KeyError, TypeError, AttributeError) as exc:
