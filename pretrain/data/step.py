@@ -128,4 +128,4 @@ def register_step(name: str, *, order: float, opt_in: bool = False
 def is_opt_in(factory: StepFactory) -> bool:
     """Whether a step runs only when named in ``clean.extra_steps`` (plugins: always)."""
     builtin = getattr(factory, "__module__", "").startswith("pretrain.")
-    return bool(getattr(factory, "opt_in", not builtin)) or not builtin
+    return not builtin or bool(getattr(factory, "opt_in", False))

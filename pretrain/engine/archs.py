@@ -16,11 +16,7 @@ from pretrain.engine.model import BERT, GPT
 from pretrain.engine.plugins import ARCHS, Architecture
 
 
-def _llama_tiny(cfg: Any) -> Any:
-    # gpt's tiny sizes and rates; the SwiGLU MLP keeps the parameter count within 2%.
-    return cfg
-
-
+# tiny: gpt's sizes and rates as they are (the SwiGLU MLP keeps the parameter count within 2%)
 def _llama_small(cfg: Any) -> Any:
     return replace(cfg, train=replace(cfg.train, lr=2e-3, min_lr=2e-4))
 
@@ -37,7 +33,7 @@ for _arch in (
     Architecture(name="bert", kind="encoder", module=BERT, hf_export=export.bert_hf,
                  description="BERT layout encoder (post-norm, MLM head, optional NSP)"),
     Architecture(name="llama", kind="decoder", module=Llama, hf_export=export.llama_hf,
-                 presets={"tiny": _llama_tiny, "small": _llama_small}, check=_llama_check,
+                 presets={"small": _llama_small}, check=_llama_check,
                  description="Llama layout decoder (RMSNorm, rotary, SwiGLU, no biases)"),
 ):
     ARCHS.add(_arch.name, _arch, origin=__name__)
