@@ -1,12 +1,12 @@
 """Pretraining throughput: tokens/s, MFU and peak memory of the engine against a plain loop.
 
 For the ``tiny`` and ``small`` presets (GPT, their default sizes and micro
-batch) this times optimizer steps in fp32 eager, bf16 eager (the default mode)
-and bf16 compiled, plus a plain fp32 PyTorch loop of the same model written the
-way users write it today (nanoGPT style: nn.Linear layers, SDPA, default AdamW,
-no autocast). MFU uses the training FLOPs per token of
-:func:`pretrain.engine.model.flops_per_token` and this machine's matmul peak in fp32
-and bf16, measured in the same run. Each configuration runs in its own process
+batch) this times optimizer steps in fp32 eager, bf16 eager (what precision
+``auto`` picks where the hardware has native bf16) and bf16 compiled, plus a
+plain fp32 PyTorch loop of the same model written the way users write it today
+(nanoGPT style: nn.Linear layers, SDPA, default AdamW, no autocast). MFU uses
+the training FLOPs per token of :func:`pretrain.engine.model.flops_per_token`
+and this machine's matmul peak in fp32 and bf16, measured in the same run. Each configuration runs in its own process
 so that its peak RSS is its own.
 
     python bench/pretrain.py                      # everything (several minutes on 2 cores)
@@ -177,17 +177,21 @@ def arch_worker(arch: str, budget: float, out: Path) -> dict:
     from harnesskit.config import apply_overrides
     from pretrain.engine.model import build_model
     from pretrain.engine.optim import build_optimizer
+    from pretrain.engine.precision import resolve_precision
     from pretrain.engine.presets import preset as make_preset
     from pretrain.engine.trainer import pretrain
 
     cfg = make_preset("tiny", arch)
+    # the probe times steps in the precision the run will use (``auto``: fp32 on a CPU that
+    # emulates bf16), or the step budget would be off by the bf16/fp32 speed ratio
+    bf16 = resolve_precision(cfg.train.precision) == "bf16"
     m, t = cfg.model, cfg.train
     model = build_model(m)
     opt = build_optimizer(model, cfg)
     x = torch.randint(0, m.vocab_size, (t.batch_size, m.block_size + 1))
 
     def step() -> None:
-        with torch.autocast("cpu", dtype=torch.bfloat16):
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
             _, loss = model(x[:, :-1], x[:, 1:])
         loss.backward()
         opt.step()
@@ -203,7 +207,7 @@ def arch_worker(arch: str, budget: float, out: Path) -> dict:
                                 f"train.warmup_steps={min(t.warmup_steps, steps // 10)}"])
     c0 = time.process_time()
     res = pretrain(cfg, corpus="shakespeare", out=out / arch)
-    return {"arch": arch, "steps": steps, "params": res.n_params, "elapsed_s": res.elapsed_s,
+    return {"arch": arch, "precision": "bf16" if bf16 else "fp32", "steps": steps, "params": res.n_params, "elapsed_s": res.elapsed_s,
             "cpu_s": time.process_time() - c0,
             "tokens": res.tokens, "val_loss": res.val_loss, "val_bpb": res.val_bpb}
 
@@ -226,14 +230,14 @@ def compare_archs(archs: list[str], budget: float, timeout: int) -> list[dict]:
                         else {"arch": arch, "error": (done.stderr.strip().splitlines() or ["?"])[-1]})
     print(f"tiny presets on Shakespeare, {budget:.0f} CPU-s of training steps each "
           f"({os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f})")
-    print(f"| {'arch':6} | {'params':>9} | {'steps':>5} | {'tokens':>9} | {'wall s':>7} | "
+    print(f"| {'arch':6} | {'prec':4} | {'params':>9} | {'steps':>5} | {'tokens':>9} | {'wall s':>7} | "
           f"{'CPU s':>7} | {'val loss':>8} | {'val bpb':>7} |")
-    print("|--------|-----------|-------|-----------|---------|---------|----------|---------|")
+    print("|--------|------|-----------|-------|-----------|---------|---------|----------|---------|")
     for r in rows:
         if "error" in r:
             print(f"| {r['arch']:6} | error: {r['error']} |")
             continue
-        print(f"| {r['arch']:6} | {r['params']:9,} | {r['steps']:5} | {r['tokens']:9,} | "
+        print(f"| {r['arch']:6} | {r['precision']:4} | {r['params']:9,} | {r['steps']:5} | {r['tokens']:9,} | "
               f"{r['elapsed_s']:7.0f} | {r['cpu_s']:7.0f} | {r['val_loss']:8.4f} | "
               f"{r['val_bpb']:7.4f} |")
     return rows
