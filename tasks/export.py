@@ -97,6 +97,13 @@ def task_test_texts(name: str) -> list[str] | None:
 
 
 def _example_text(ex: Any) -> str:
-    parts = [ex.input if isinstance(ex.input, str) else " ".join(map(str, ex.input.values()))]
-    parts.extend(ex.references or [])
-    return "\n".join(parts)
+    """An example's input and references as plain lines (a choice list is one line per
+    choice, not the list's repr with its brackets and quotes)."""
+    def lines(value: Any) -> list[str]:
+        if isinstance(value, dict):
+            return [x for v in value.values() for x in lines(v)]
+        if isinstance(value, (list, tuple)):
+            return [x for v in value for x in lines(v)]
+        return [str(value)]
+
+    return "\n".join(lines(ex.input) + list(ex.references or []))

@@ -171,4 +171,3 @@ class TinyCloze(ClozeTask):
         return out
 
 
-SCORED = [TinyChoice, TinyCloze]

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from task_fixtures import TinyClassification
+from task_fixtures import TinyChoice, TinyClassification
 
 from harnesskit.errors import HarnessError
 from tasks import register_task
-from tasks.export import export_task, format_task_report
+from tasks.export import export_task, format_task_report, task_test_texts
 
 
 def test_export_writes_splits_and_consistent_report(tmp_path) -> None:
@@ -32,3 +32,14 @@ def test_export_refuses_a_foreign_folder(tmp_path) -> None:
     with pytest.raises(HarnessError, match="not a task dataset folder"):
         export_task(TinyClassification(), tmp_path / "out")
     assert (tmp_path / "out" / "notes.txt").read_text() == "mine"
+
+
+def test_decontamination_texts_list_each_choice_as_plain_text() -> None:
+    register_task(TinyChoice)
+    texts = task_test_texts("tiny-choice")
+    first = TinyChoice().examples("test")[0]
+    assert texts is not None and len(texts) == len(TinyChoice().examples("test"))
+    lines = texts[0].splitlines()
+    assert set(lines) == {first.input["question"], *first.input["choices"], *first.references}
+    assert not any(c in texts[0] for c in "[]'")  # no list repr
+    assert task_test_texts("no-such-task") is None
