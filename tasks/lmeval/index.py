@@ -8,7 +8,7 @@ needs it (groups, list-valued keys, and every file of a user's ``--include``
 folder) go through a YAML parser; ``include:`` chains are merged as lm-eval
 merges them (included keys first, the file's own keys win). The index of the
 installed lm-eval is cached per version under the data home; ``--include``
-folders are read each time. ``tests/tasks/test_lmeval_index.py`` checks the
+folders are read each time. ``tests/tasks/test_lmeval_vs_lmeval.py`` (slow) checks the
 names against ``TaskManager``'s.
 
 Availability is decided from the YAML alone: local data files named in the
