@@ -19,7 +19,8 @@ import random
 import re
 from pathlib import Path
 
-from tasks.base import SPLITS, ClozeTask, Example, MultipleChoiceTask, Task
+from tasks.base import SPLITS, ClozeTask, Example, MultipleChoiceTask
+from tasks.builtin.lm import corpus_available, corpus_dir
 from tasks.data import split_of
 from tasks.registry import register_task
 
@@ -161,14 +162,10 @@ class ShakespeareCloze(ClozeTask):
     max_train = 2000
 
     def available(self) -> tuple[bool, str]:
-        from pretrain.data.sources import SOURCES
-
-        ok, note = SOURCES[self.corpus].available()
-        return Task.needs(ok, note)
+        return corpus_available(self.corpus)
 
     def build(self) -> dict[str, list[Example]]:
         from pretrain.data.corpus import iter_documents
-        from tasks.builtin.lm import corpus_dir
 
         root = corpus_dir(self.corpus)
         out: dict[str, list[Example]] = {s: [] for s in SPLITS}

@@ -8,7 +8,7 @@ bounded sample of training documents for the byte-unigram baseline only.
 
 from __future__ import annotations
 
-from tasks.base import Example, LMTask
+from tasks.base import Example, LMTask, Task
 from tasks.registry import register_task
 
 TRAIN_SAMPLE_BYTES = 2_000_000
@@ -22,14 +22,19 @@ def corpus_dir(source: str):  # type: ignore[no-untyped-def]
     return ensure_corpus(source, data_home() / "corpora")
 
 
+def corpus_available(source: str) -> tuple[bool, str]:
+    """Whether the corpus ``source`` can be built here (a task's ``available``)."""
+    from pretrain.data.sources import SOURCES
+
+    ok, note = SOURCES[source].available()
+    return Task.needs(ok, note)
+
+
 class _CorpusLM(LMTask):
     corpus: str = ""
 
     def available(self) -> tuple[bool, str]:
-        from pretrain.data.sources import SOURCES
-
-        ok, note = SOURCES[self.corpus].available()
-        return self.needs(ok, note)
+        return corpus_available(self.corpus)
 
     def build(self) -> dict[str, list[Example]]:
         from pretrain.data.corpus import iter_documents
