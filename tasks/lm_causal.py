@@ -176,13 +176,19 @@ class CausalLM(LM):
         greedy.sort(key=lambda i: (opts[i]["max_gen_toks"], -len(prompts[i]), i))
         for n_new in sorted({opts[i]["max_gen_toks"] for i in greedy}):
             same = [i for i in greedy if opts[i]["max_gen_toks"] == n_new]
+            room, n_gen = self._room(n_new)
             for chunk in _chunks(same, batch_size):
-                room = max(1, self.max_length - n_new)
                 texts = self._greedy([prompts[i][-room:] for i in chunk],
-                                     [opts[i]["until"] for i in chunk], n_new)
+                                     [opts[i]["until"] for i in chunk], n_gen)
                 for i, t in zip(chunk, texts):
                     out[i] = t
         return out
+
+    def _room(self, n_new: int) -> tuple[int, int]:
+        """(prompt tokens kept, tokens generated): prompt and generation fit in the context
+        together; a model whose context is shorter than ``n_new`` generates what fits."""
+        n_gen = max(1, min(n_new, self.max_length - 1))
+        return self.max_length - n_gen, n_gen
 
     def _greedy(self, prompts: list[list[int]], untils: list[list[str]], n_new: int) -> list[str]:
         ids, keys = self._tensor(prompts, left=True)
@@ -218,8 +224,8 @@ class CausalLM(LM):
     def _beam(self, prompt: list[int], opt: dict[str, Any]) -> str:
         from tasks.decoding import beam_search
 
-        n_new = opt["max_gen_toks"]
-        ids = beam_search(self.model, prompt[-max(1, self.max_length - n_new):],
+        room, n_new = self._room(opt["max_gen_toks"])
+        ids = beam_search(self.model, prompt[-room:],
                           beams=opt["num_beams"], max_new_tokens=n_new, eos_id=self.eot_id,
                           length_penalty=opt["length_penalty"])
         return _cut(self.tok_decode(ids), opt["until"])

@@ -4,6 +4,8 @@ and land on the leaderboard."""
 
 from __future__ import annotations
 
+import json
+import math
 import os
 import shutil
 import subprocess
@@ -69,6 +71,12 @@ def test_plugin_registers_and_trains_in_process(plugin_site, tmp_path: Path,
     assert res.steps == 4 and res.val_loss < 6.0  # ln(300) = 5.7 at random
     loaded = load_checkpoint(tmp_path / "run")
     assert type(loaded.model).__name__ == "ParallelLM" and loaded.config.model.arch == "parallel"
+    # bf16 autocast, as for a built-in (emulated on a CPU without avx512_bf16, so 2 steps)
+    bf16 = apply_overrides(cfg, ["train.precision=bf16", "train.max_steps=2",
+                                 "train.eval_every=2", "train.ckpt_every=2"])
+    res = pretrain(bf16, corpus=str(tmp_path / "corpus"), out=tmp_path / "run-bf16")
+    assert res.steps == 2 and math.isfinite(res.val_loss)
+    assert load_checkpoint(tmp_path / "run-bf16").config.train.precision == "bf16"
 
 
 @pytest.mark.slow
@@ -102,6 +110,19 @@ def test_plugin_architecture_trains_resumes_and_is_ranked(tmp_path: Path) -> Non
                     "--task", "fixture-topics", "--format", "csv")
     assert board.returncode == 0, board.stderr
     assert "full-parallel" in board.stdout
+    # zero-shot: classification by log-likelihood and generation through the plugin's KV cache
+    zs = harness(env, "eval", "--model", str(full), "--tasks", "fixture-topics,fixture-en-de",
+                 "--include", str(tasks), "--limit", "6", "--no-baselines", "--bootstrap", "50",
+                 "--mode", "zeroshot", "--out", str(tmp_path / "results"))
+    assert zs.returncode == 0, zs.stderr
+    shown = harness(env, "leaderboard", "show", "--db",
+                    str(tmp_path / "results" / "harness.sqlite"), "--format", "json")
+    boards = json.loads(shown.stdout)["tasks"]
+    for task, metric in (("fixture-topics", "accuracy"), ("fixture-en-de", "bleu")):
+        (row,) = [r for r in boards[task]["rows"]
+                  if r["model_id"] == "full-parallel" and r["mode"] == "zeroshot"]
+        assert row["status"] == "ok", row
+        assert math.isfinite(row["metrics"][metric]["mean"]), row["metrics"]
     exported = harness(env, "export", "--model", str(full), "--format", "hf",
                        "--out", str(tmp_path / "hf"))
     assert exported.returncode == 2

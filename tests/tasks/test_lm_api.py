@@ -104,3 +104,16 @@ def test_overlap_windows_golden_and_bad_stride():
                     ([4, 5, 6, 7], [7, 8]), ([6, 7, 8, 9], [9, 10])]
     with pytest.raises(HarnessError, match="stride must be in 1..4"):
         rolling_windows(list(range(1, 11)), 0, 5, window="overlap", stride=5)
+
+
+@pytest.mark.parametrize("name", ["gpt", "gpt2"])
+def test_generation_longer_than_the_context_generates_what_fits(tiny_hf_models, name):
+    """max_gen_toks beyond the model's context (a 40-token zero-shot answer from a model of
+    block size 32) gives what fits, greedy and beam, instead of a position error."""
+    lm = load_lm(tiny_hf_models[name], device="cpu")
+    n = lm.max_length + 8
+    reqs = [("The cat sat on the mat " * 30, {"max_gen_toks": n}), ("A", {"max_gen_toks": n}),
+            ("The dog", {"max_gen_toks": n, "num_beams": 2})]
+    out = lm.generate_until(reqs, batch_size=2)
+    assert len(out) == 3 and all(isinstance(t, str) for t in out)
+    assert out == lm.generate_until(reqs, batch_size=1)
