@@ -18,10 +18,10 @@ from torch import nn
 from pretrain.engine.model import (
     KV,
     _init_normal,
-    _merge_heads,
-    _split_heads,
     cached_attention,
     lm_loss,
+    merge_heads,
+    split_heads,
 )
 from pretrain.engine.presets import ModelConfig
 
@@ -75,11 +75,11 @@ class LlamaAttention(nn.Module):
     def forward(self, x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor,
                 past: KV | None = None, keys: torch.Tensor | None = None
                 ) -> tuple[torch.Tensor, KV]:
-        q, k, v = (_split_heads(t, self.n_head) for t in self.qkv_proj(x).split(x.size(-1), 2))
+        q, k, v = (split_heads(t, self.n_head) for t in self.qkv_proj(x).split(x.size(-1), 2))
         q, k = _rotate(q, cos, sin), _rotate(k, cos, sin)  # (B, nh, T, hd), at their positions
         y, present = cached_attention(q, k, v, past, keys,
                                       self.dropout if self.training else 0.0)
-        return self.resid_drop(self.o_proj(_merge_heads(y))), present
+        return self.resid_drop(self.o_proj(merge_heads(y))), present
 
 
 class LlamaBlock(nn.Module):

@@ -26,7 +26,8 @@ BERT_LN_EPS = 1e-12  # BERT's layer_norm_eps
 KV = tuple[torch.Tensor, torch.Tensor]
 
 
-def _split_heads(x: torch.Tensor, n_head: int) -> torch.Tensor:
+def split_heads(x: torch.Tensor, n_head: int) -> torch.Tensor:
+    """(B, T, C) -> (B, n_head, T, C // n_head); public for plugin architectures."""
     b, t, c = x.shape
     return x.view(b, t, n_head, c // n_head).transpose(1, 2)  # (B, nh, T, hd)
 
@@ -57,7 +58,8 @@ def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, *, causal: bool
     return att @ v  # (B, nh, Tq, hd)
 
 
-def _merge_heads(y: torch.Tensor) -> torch.Tensor:
+def merge_heads(y: torch.Tensor) -> torch.Tensor:
+    """(B, n_head, T, hd) -> (B, T, n_head * hd), the inverse of :func:`split_heads`."""
     b, nh, t, hd = y.shape
     return y.transpose(1, 2).reshape(b, t, nh * hd)  # (B, T, C)
 
@@ -85,10 +87,10 @@ class CausalSelfAttention(nn.Module):
                 keys: torch.Tensor | None = None) -> tuple[torch.Tensor, KV]:
         """``keys`` (B, T_past + T) bool marks real (not padding) keys; None = all real."""
         q, k, v = self.c_attn(x).split(x.size(-1), dim=2)
-        q, k, v = (_split_heads(t, self.n_head) for t in (q, k, v))
+        q, k, v = (split_heads(t, self.n_head) for t in (q, k, v))
         y, present = cached_attention(q, k, v, past, keys,
                                       self.dropout if self.training else 0.0)
-        return self.resid_drop(self.c_proj(_merge_heads(y))), present
+        return self.resid_drop(self.c_proj(merge_heads(y))), present
 
 
 def cached_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, past: KV | None,
@@ -209,10 +211,10 @@ class BertSelfAttention(nn.Module):
         self.out = nn.Linear(cfg.n_embd, cfg.n_embd)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
-        q, k, v = (_split_heads(t, self.n_head) for t in self.qkv(x).split(x.size(-1), dim=2))
+        q, k, v = (split_heads(t, self.n_head) for t in self.qkv(x).split(x.size(-1), dim=2))
         y = attention(q, k, v, causal=False, mask=mask,
                       dropout_p=self.dropout if self.training else 0.0)
-        return self.out(_merge_heads(y))
+        return self.out(merge_heads(y))
 
 
 class BertLayer(nn.Module):

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from pretrain.engine.model import _merge_heads, _split_heads, cached_attention, lm_loss
+from pretrain.engine.model import cached_attention, lm_loss, merge_heads, split_heads
 from pretrain.engine.objectives import CausalLM
 from pretrain.engine.plugins import Architecture
 
@@ -35,10 +35,10 @@ class ParallelBlock(nn.Module):
     def forward(self, x: torch.Tensor, past: KV | None, keys: torch.Tensor | None
                 ) -> tuple[torch.Tensor, KV]:
         h = self.ln(x)
-        q, k, v = (_split_heads(t, self.n_head) for t in self.qkv(h).split(h.size(-1), 2))
+        q, k, v = (split_heads(t, self.n_head) for t in self.qkv(h).split(h.size(-1), 2))
         y, present = cached_attention(q, k, v, past, keys, self.dropout if self.training else 0.0)
         mlp = self.out(F.gelu(self.fc(h)))
-        return x + self.drop(self.proj(_merge_heads(y)) + mlp), present
+        return x + self.drop(self.proj(merge_heads(y)) + mlp), present
 
 
 class ParallelLM(nn.Module):
