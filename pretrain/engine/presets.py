@@ -134,7 +134,9 @@ class ObjectiveConfig:
     """Options of the built-in contrastive (simcse) and replaced-token (electra) objectives."""
 
     temperature: float = field(0.05, "simcse: softmax temperature of the cosine similarities")
-    pooling: Literal["cls", "mean"] = field("cls", "simcse: sentence vector ([CLS] or mean)")
+    pooling: Literal["cls", "mean"] = field(
+        "mean", "simcse: sentence vector, the mean over tokens or [CLS] (a briefly trained "
+        "small encoder's [CLS] barely depends on the text: mean is the default)")
     sentence_tokens: int = field(32, "simcse: tokens per training sentence (cut from the stream)")
     generator_ratio: int = field(4, "electra: the generator is this many times narrower")
     disc_weight: float = field(50.0, "electra: weight of the discriminator loss (the paper's 50)")
