@@ -8,6 +8,7 @@ so one implementation serves every causal model.
 from __future__ import annotations
 
 import copy
+import inspect
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -17,12 +18,27 @@ import torch
 from tasks.lm_base import DEFAULT_MAX_GEN_TOKS, LM, rolling_windows
 from tasks.models import Backbone
 
-HEAD_ROWS = 4096  # hidden rows per LM-head call (bounds the (rows, vocab) logits)
+# Rows per LM-head call: about HEAD_ELEMS logits (256 MiB of float32: 4,096 rows of a 16k
+# vocabulary; measured on this CPU, larger calls are faster than cache-sized ones), but at least
+# HEAD_MIN_ROWS rows, so that reading the head's weights is amortised over enough rows.
+HEAD_ELEMS = 1 << 26
+HEAD_MIN_ROWS = 256
+# Continuations (tokens 2..) scored per forward on top of a prompt batch's cache, per unit of
+# batch size: a question's choices (typically 2 to 5) then go in one call and reorder the
+# cache in place instead of copying it.
+CONT_ROWS = 4
 
 
 def count_words(text: str) -> int:
     """Words as lm-evaluation-harness's wikitext counts them: ``len(re.split(r"\\s+", text))``."""
     return len(re.split(r"\s+", text))
+
+
+def _take(h: torch.Tensor, spans: list[tuple[int, int, int]]) -> torch.Tensor:
+    """The rows ``h[r, a:b]`` for each span ``(r, a, b)``, in order, as one (N, C) tensor."""
+    t = h.size(1)
+    idx = torch.tensor([r * t + k for r, a, b in spans for k in range(a, b)], device=h.device)
+    return h.reshape(-1, h.size(-1)).index_select(0, idx)
 
 
 def _chunks(xs: list[Any], n: int) -> list[list[Any]]:
@@ -36,29 +52,53 @@ class CausalLM(LM):
         super().__init__(bb)
         self.model = bb.module
         self.pad_id = bb.special.get("pad", self.eot_id)
+        # transformers models build a KV cache unless told not to (ours return theirs for free)
+        self._can_skip_cache = "cache" in inspect.signature(self.model.hidden).parameters
+        self._vocab: int | None = None
+
+    def _hidden(self, ids: torch.Tensor, *, cache: bool) -> tuple[torch.Tensor, Any]:
+        """``model.hidden(ids)``, building no KV cache where none is needed and the model can skip it."""
+        if cache or not self._can_skip_cache:
+            return self.model.hidden(ids)
+        return self.model.hidden(ids, cache=False)
 
     def _tensor(self, rows: list[list[int]], left: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
         """Padded ids (B, T) and the bool mask of real tokens."""
         width = max(len(r) for r in rows)
-        ids = torch.full((len(rows), width), self.pad_id, dtype=torch.long)
-        keys = torch.zeros((len(rows), width), dtype=torch.bool)
-        for i, r in enumerate(rows):
-            sl = slice(width - len(r), width) if left else slice(0, len(r))
-            ids[i, sl] = torch.tensor(r, dtype=torch.long)
-            keys[i, sl] = True
+        pads = [[self.pad_id] * (width - len(r)) for r in rows]
+        ids = torch.tensor([p + r if left else r + p for r, p in zip(rows, pads)], dtype=torch.long)
+        lens, cols = torch.tensor([len(r) for r in rows]), torch.arange(width)[None]
+        keys = cols >= (width - lens)[:, None] if left else cols < lens[:, None]
         return ids.to(self.device), keys.to(self.device)
 
-    def _score(self, h: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Log-probs (float32 log-softmax) of ``targets`` (N,) from hidden rows (N, C), and argmax hits."""
-        lps, hits = [], []
-        targets = targets.to(h.device)
-        for a in range(0, h.size(0), HEAD_ROWS):
-            # log_softmax(z)[t] = z[t] - logsumexp(z): two reductions, no second (rows, V) tensor
-            z = self.model.logits(h[a:a + HEAD_ROWS]).float()
-            t = targets[a:a + HEAD_ROWS]
-            lps.append(z.gather(-1, t[:, None])[:, 0] - torch.logsumexp(z, -1))
-            hits.append(z.argmax(-1) == t)
-        return torch.cat(lps).cpu(), torch.cat(hits).cpu()
+    def _score(self, h: torch.Tensor, targets: torch.Tensor, rows: torch.Tensor | None = None
+               ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Log-probs (float32 log-softmax) of ``targets`` (N,) and whether each is the argmax.
+
+        Target n is predicted by hidden row ``rows[n]`` of ``h`` (M, C) (default: row n),
+        so a row shared by several targets (a prompt's last token, for every choice) runs
+        through the LM head once. Per chunk of rows: one max pass (value and argmax), then
+        ``log_softmax(z)[t] = z[t] - m - log(sum(exp(z - m)))`` in place, as torch's
+        log_softmax computes it, without a second (rows, V) tensor.
+        """
+        dev = h.device
+        targets = targets.to(dev)
+        rows = torch.arange(len(targets), device=dev) if rows is None else rows.to(dev)
+        lp = torch.empty(len(targets), dtype=torch.float32, device=dev)
+        hit = torch.empty(len(targets), dtype=torch.bool, device=dev)
+        if self._vocab is None and len(h):  # one row tells the vocabulary size
+            self._vocab = self.model.logits(h[:1]).size(-1)
+        step = max(HEAD_MIN_ROWS, HEAD_ELEMS // (self._vocab or 1))
+        for a in range(0, h.size(0), step):
+            z = self.model.logits(h[a:a + step]).float()
+            sel = ((rows >= a) & (rows < a + step)).nonzero()[:, 0]
+            r, t = rows[sel] - a, targets[sel]
+            zt = z[r, t]
+            m, best = z.max(-1)
+            lse = m + z.sub_(m[:, None]).exp_().sum(-1).log()
+            lp[sel] = zt - lse[r]
+            hit[sel] = best[r] == t
+        return lp.cpu(), hit.cpu()
 
     # -- loglikelihood ---------------------------------------------------------
     @torch.no_grad()
@@ -93,23 +133,27 @@ class CausalLM(LM):
             prompts.append(list(c)[-room:] or [self.eot_id])
         ids, keys = self._tensor(prompts)
         lens = keys.sum(1)
-        h, past = self.model.hidden(ids)  # right padding: real positions never see it
+        more = [(g, i) for g, i in rows if len(conts[i]) > 1]
+        # right padding: real positions never see it; the cache only serves tokens 2..
+        h, past = self._hidden(ids, cache=bool(more))
         last = h[torch.arange(len(prompts), device=h.device), lens - 1]
         first = torch.tensor([conts[i][0] for _, i in rows])
-        lp0, hit0 = self._score(last[torch.tensor([g for g, _ in rows], device=h.device)], first)
+        lp0, hit0 = self._score(last, first, torch.tensor([g for g, _ in rows]))
         for k, (_, i) in enumerate(rows):
             out[i] = (float(lp0[k]), bool(hit0[k]))
-        more = [(g, i) for g, i in rows if len(conts[i]) > 1]
-        for chunk in _chunks(more, batch_size):
-            self._continue(chunk, conts, past, keys, lens, out)
+        chunks = _chunks(more, CONT_ROWS * batch_size)
+        for chunk in chunks:
+            self._continue(chunk, conts, past, keys, lens, out, reuse=len(chunks) > 1)
 
     def _continue(self, chunk: list[tuple[int, int]], conts: dict, past: Any, keys: torch.Tensor,
-                  lens: torch.Tensor, out: list[Any]) -> None:
-        """Score continuation tokens 2.. of ``chunk`` on top of their prompts' cached keys."""
+                  lens: torch.Tensor, out: list[Any], reuse: bool) -> None:
+        """Score continuation tokens 2.. of ``chunk`` on top of their prompts' cached keys
+        (``reuse``: ``past`` serves another chunk after this one, so it is copied, not reordered)."""
         from tasks.hf_causal import select_cache
 
         sel = torch.tensor([g for g, _ in chunk], device=keys.device)
-        cache = select_cache(past if isinstance(past, list) else copy.deepcopy(past), sel)
+        cache = select_cache(copy.deepcopy(past) if reuse and not isinstance(past, list) else past,
+                             sel)
         ids, ckeys = self._tensor([conts[i][:-1] for _, i in chunk])
         pkeys = keys[sel]
         if bool(pkeys.all()):  # prompts of one length: the plain causal path
@@ -118,7 +162,7 @@ class CausalLM(LM):
             pos = lens[sel][:, None] + torch.arange(ids.size(1), device=ids.device)[None]
             pos = pos.clamp(max=self.max_length - 1)  # only padding reaches past the context
             hc, _ = self.model.hidden(ids, cache, keys=torch.cat([pkeys, ckeys], 1), pos=pos)
-        take = torch.cat([hc[r, :len(conts[i]) - 1] for r, (_, i) in enumerate(chunk)])
+        take = _take(hc, [(r, 0, len(conts[i]) - 1) for r, (_, i) in enumerate(chunk)])
         tgt = torch.tensor([t for _, i in chunk for t in conts[i][1:]])
         lp, hit = self._score(take, tgt)
         a = 0
@@ -144,9 +188,9 @@ class CausalLM(LM):
         got: dict[int, tuple[list[float], list[bool]]] = {}
         for chunk in _chunks(order, batch_size):
             ids, _ = self._tensor([wins[j][1] for j in chunk])
-            h, _ = self.model.hidden(ids)
-            take = torch.cat([h[r, len(wins[j][1]) - len(wins[j][2]):len(wins[j][1])]
-                              for r, j in enumerate(chunk)])
+            h, _ = self._hidden(ids, cache=False)
+            take = _take(h, [(r, len(wins[j][1]) - len(wins[j][2]), len(wins[j][1]))
+                             for r, j in enumerate(chunk)])
             lp, hit = self._score(take, torch.tensor([t for j in chunk for t in wins[j][2]]))
             a = 0
             for j in chunk:
