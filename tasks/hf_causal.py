@@ -53,8 +53,10 @@ class HFCausal(nn.Module):
             kw["position_ids"] = pos
         kw[self._cache_arg] = past
         out = self.m.base_model(input_ids=idx, use_cache=cache, **kw)
-        cache = getattr(out, "cache", None)
-        return out.last_hidden_state, cache if cache is not None else out.past_key_values
+        if not cache:
+            return out.last_hidden_state, None
+        made = getattr(out, "cache", None)
+        return out.last_hidden_state, made if made is not None else out.past_key_values
 
     def logits(self, h: torch.Tensor) -> torch.Tensor:
         """The model's LM head: (..., C) -> (..., V), with its logit scaling if it has one."""

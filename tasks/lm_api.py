@@ -25,8 +25,11 @@ continuation), an empty context becomes the end-of-text token; the first token
 of a rolled document is conditioned on end-of-text. Speed: requests are sorted
 by length (longest first) and batched with right padding for scoring and left
 padding for generation; a context shared by several continuations (the
-choices of a question) is run once and its KV cache reused; logits are
-computed only at the positions that are scored. None of this changes a
+choices of a question) is run once and its KV cache reused (no cache is built
+where nothing continues from it, as in rolling windows); logits are computed
+only at the positions that are scored, a prompt's last position once for all
+its choices, and reduced in one max pass plus an in-place log-sum-exp. See
+``bench/eval.py`` for the speed against lm-evaluation-harness. None of this changes a
 result: a request's numbers do not depend on the batch it shares (up to
 float rounding, ~1e-6).
 """
