@@ -36,6 +36,7 @@ SIZES = ["model.n_layer=2", "model.n_head=2", "model.n_embd=64", "model.block_si
          "tokenizer.vocab_size=2000", "train.batch_size=32", "train.eval_batches=4",
          "train.log_every=10", "train.warmup_steps=10", "train.precision=fp32"]
 N_PAIRS = 1000
+SIMCSE_STEPS = 100
 QUOTED = re.compile(r'"([^"]+)"')
 
 
@@ -97,9 +98,9 @@ def wordnet(env: Path) -> dict:
 
 
 def simcse_pair(wordnet: dict, seed: int) -> tuple[Path, Path]:
-    """(the MLM encoder, the same encoder after 100 SimCSE steps)."""
-    base = train(wordnet["runs"], wordnet["corpus"], f"mlm-{seed}", "mlm", 150, seed=seed)
-    simcse = train(wordnet["runs"], wordnet["corpus"], f"simcse-{seed}", "simcse", 100,
+    """(the MLM encoder, the same encoder after SIMCSE_STEPS of SimCSE)."""
+    base = train(wordnet["runs"], wordnet["corpus"], f"mlm-{seed}", "mlm", 100, seed=seed)
+    simcse = train(wordnet["runs"], wordnet["corpus"], f"simcse-{seed}", "simcse", SIMCSE_STEPS,
                    f"train.init_from={base}", "model.dropout=0.1", "train.lr=1e-3",
                    "objective.sentence_tokens=24", seed=seed)
     return base, simcse
@@ -137,7 +138,7 @@ def check_simcse_gain(wordnet: dict, base: Path, simcse: Path) -> tuple[float, f
     before, after = nn_accuracy(base, wordnet["pairs"]), nn_accuracy(simcse, wordnet["pairs"])
     print(f"word->definition nearest-neighbour accuracy, {N_PAIRS} held-out WordNet pairs: "
           f"mlm {before:.4f}, mlm+simcse {after:.4f} (chance {1 / N_PAIRS:.4f})")
-    # Seen (seeds 0, 1, 2): 0.0255 -> 0.0590, 0.0260 -> 0.0735, 0.0235 -> 0.0645.
+    # Seen (seeds 0, 1, 2): 0.0190 -> 0.0645, 0.0210 -> 0.0645, 0.0170 -> 0.0660.
     # Binomial sd of an accuracy near 0.05 over these 2,000 queries: 0.005.
     assert after > before + 0.025 and after > 1.8 * before, (before, after)
     return before, after
@@ -157,14 +158,15 @@ def test_simcse_gain_holds_for_other_seeds(wordnet: dict, seed: int) -> None:
 
 @needs_wordnet
 @pytest.mark.slow
-def test_more_mlm_steps_instead_do_not_give_the_gain(wordnet: dict, simcse_runs) -> None:
-    """The control: the same 100 steps (same lr and dropout) of MLM instead of SimCSE."""
-    base = simcse_runs[0]
-    more = train(wordnet["runs"], wordnet["corpus"], "mlm-more-0", "mlm", 100,
+def test_the_gain_is_not_from_more_training(wordnet: dict, simcse_runs) -> None:
+    """The control: as many steps of MLM instead of SimCSE, same lr and dropout."""
+    base, simcse = simcse_runs
+    more = train(wordnet["runs"], wordnet["corpus"], "mlm-more-0", "mlm", SIMCSE_STEPS,
                  f"train.init_from={base}", "model.dropout=0.1", "train.lr=1e-3")
-    before, after = nn_accuracy(base, wordnet["pairs"]), nn_accuracy(more, wordnet["pairs"])
-    print(f"word->definition accuracy: mlm {before:.4f}, 100 more mlm steps {after:.4f}")
-    assert after < before + 0.01, (before, after)
+    before, mlm, contrastive = (nn_accuracy(r, wordnet["pairs"]) for r in (base, more, simcse))
+    print(f"word->definition accuracy: mlm {before:.4f}; then {SIMCSE_STEPS} steps of mlm "
+          f"{mlm:.4f}, of simcse {contrastive:.4f}")
+    assert contrastive > mlm + 0.025, (before, mlm, contrastive)
 
 
 @pytest.fixture(scope="module")
@@ -177,7 +179,7 @@ def electra_run(env: Path) -> dict:
     random.Random(1).shuffle(docs)
     corpus = write_corpus(env / "ding", docs)
     held = [s for _, en, de in pairs[8000:8200] for s in (en, de)]
-    return {"run": train(env, corpus, "electra", "electra", 120, "train.log_every=1"),
+    return {"run": train(env, corpus, "electra", "electra", 80, "train.log_every=1"),
             "held": held}
 
 
@@ -216,7 +218,7 @@ def test_electra_loss_falls_and_it_detects_replacements(electra_run: dict) -> No
     assert sum(ls[-5:]) / 5 < 0.7 * ls[0], ls
     val_loss = [r for r in map(json.loads, (run / "metrics.jsonl").read_text().splitlines())
                 if r.get("val_loss") is not None][-1]["val_loss"]
-    assert (run / "checkpoints" / "step-0000120" / "objective.safetensors").is_file()
+    assert (run / "checkpoints" / "step-0000080" / "objective.safetensors").is_file()
     auc, share = detection_auc(run, electra_run["held"])
     constant = -(share * math.log(share) + (1 - share) * math.log(1 - share))
     print(f"electra loss {ls[0]:.2f} -> {ls[-1]:.2f}; validation detection loss {val_loss:.3f} "
@@ -248,5 +250,5 @@ def test_simcse_and_electra_encoders_finetune_on_bbc(env: Path, simcse_runs,
     majority = acc.pop("baseline-majority")
     models = {k: v for k, v in acc.items() if not k.startswith("baseline-")}
     assert len(models) == 2, acc
-    for name, score in models.items():  # seen: simcse 67.1, electra 53.8, majority 23.3
+    for name, score in models.items():  # seen: simcse 70.4, electra 61.3, majority 23.3
         assert score > majority + 10, (name, score, majority)
