@@ -248,7 +248,8 @@ def main() -> None:
     ap.add_argument("--presets", default="tiny,small")
     ap.add_argument("--modes", default=",".join(MODES))
     ap.add_argument("--steps", type=int, default=6, help="timed steps per configuration")
-    ap.add_argument("--timeout", type=int, default=900, help="seconds per configuration")
+    ap.add_argument("--timeout", type=int, help="wall seconds per configuration "
+                    "(default 900; with --archs, 4 x the budget plus 300 for a loaded machine)")
     ap.add_argument("--json", type=Path, help="also write the rows and peaks here")
     ap.add_argument("--archs", help="compare these architectures at equal wall-clock instead")
     ap.add_argument("--budget", type=float, default=150.0, help="--archs: CPU seconds per arch")
@@ -260,7 +261,8 @@ def main() -> None:
         print(json.dumps(arch_worker(arch, float(budget), Path(out))))
         return
     if args.archs:
-        rows = compare_archs(args.archs.split(","), args.budget, args.timeout)
+        rows = compare_archs(args.archs.split(","), args.budget,
+                             args.timeout or int(4 * args.budget + 300))
         if args.json:
             args.json.write_text(json.dumps({"archs": rows}, indent=2))
         return
@@ -268,7 +270,7 @@ def main() -> None:
         preset, mode, steps = args.worker
         print(json.dumps(worker(preset, mode, int(steps))))
         return
-    rows = [run_one(p, m, args.steps, args.timeout)
+    rows = [run_one(p, m, args.steps, args.timeout or 900)
             for p in args.presets.split(",") for m in args.modes.split(",")]
     report(rows)
     if args.json:
