@@ -117,3 +117,24 @@ def test_generation_longer_than_the_context_generates_what_fits(tiny_hf_models, 
     out = lm.generate_until(reqs, batch_size=2)
     assert len(out) == 3 and all(isinstance(t, str) for t in out)
     assert out == lm.generate_until(reqs, batch_size=1)
+
+
+def test_gpt2_gelu_runs_fused_and_scores_as_transformers(tiny_hf_models):
+    """gelu_new is swapped for torch's fused tanh GELU (the same function): logits equal
+    transformers' own forward to float rounding, with and without building a KV cache."""
+    import torch
+    from transformers import AutoModelForCausalLM
+    from transformers.activations import GELUTanh, NewGELUActivation
+
+    lm = load_lm(tiny_hf_models["gpt2"], device="cpu")
+    kinds = {type(m) for m in lm.model.m.modules()}
+    assert GELUTanh in kinds and NewGELUActivation not in kinds
+    ref = AutoModelForCausalLM.from_pretrained(tiny_hf_models["gpt2"].removeprefix("hf:")).eval()
+    assert any(type(m) is NewGELUActivation for m in ref.modules())
+    ids = torch.tensor([lm.tok_encode(DOCS[0])[:40]])
+    with torch.no_grad():
+        expected = ref(ids).logits
+        for cache in (True, False):
+            h, past = lm.model.hidden(ids, cache=cache)
+            assert (past is None) == (not cache)
+            torch.testing.assert_close(lm.model.logits(h), expected, rtol=1e-5, atol=1e-5)
