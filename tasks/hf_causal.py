@@ -79,7 +79,6 @@ def fuse_gelu(model: nn.Module) -> None:
     # lazy: transformers is loaded with the model anyway
     from transformers.activations import GELUTanh, NewGELUActivation
 
-
     for mod in list(model.modules()):
         for name, child in mod.named_children():
             if type(child) is NewGELUActivation:
