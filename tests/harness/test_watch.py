@@ -52,28 +52,37 @@ def test_watch_beside_pretrain_one_result_per_checkpoint_and_task(task_dir: Path
     from harness.sweep import list_checkpoints
     from tasks.modelref import content_hash
 
-    env = {**os.environ, "HARNESS_PEAK_FLOPS": "1e12", "OMP_NUM_THREADS": "1"}
+    # faulthandler: a watcher that ignores SIGINT is made to print its threads (SIGABRT)
+    env = {**os.environ, "HARNESS_PEAK_FLOPS": "1e12", "OMP_NUM_THREADS": "1",
+           "PYTHONFAULTHANDLER": "1"}
     corpus, run, out = make_corpus(tmp_path / "corpus", n_docs=30), tmp_path / "run", tmp_path / "res"
     train = [*HARNESS, "pretrain", "--preset", "tiny", "--corpus", str(corpus), "--out", str(run)]
     train += [arg for s in SETS for arg in ("--set", s)]
     watch = [*HARNESS, "watch", str(run), "--tasks", ",".join(TASKS), "--include", str(task_dir),
              "--limit", "4", "--bootstrap", "20", "--interval", "0.2", "--out", str(out)]
-    trainer = subprocess.Popen(train, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                               text=True)
-    first = subprocess.Popen(watch, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             text=True)
+    # Output goes to files, never to pipes nobody reads (a full pipe blocks its writer).
+    logs = {name: tmp_path / f"{name}.log" for name in ("trainer", "first")}
+    with open(logs["trainer"], "w") as t_log, open(logs["first"], "w") as f_log:
+        trainer = subprocess.Popen(train, env=env, stdout=t_log, stderr=t_log)
+        first = subprocess.Popen(watch, env=env, stdout=f_log, stderr=f_log)
     try:
         deadline = time.time() + 300
         while not rows(out / "harness.sqlite") and time.time() < deadline:
-            assert first.poll() is None, first.stderr.read()
+            assert first.poll() is None, logs["first"].read_text()
             time.sleep(0.2)
         first.send_signal(signal.SIGINT)                # stopped mid-way, as a user would
-        first.wait(timeout=120)
+        try:
+            assert first.wait(timeout=120) == 130, logs["first"].read_text()
+        except subprocess.TimeoutExpired:
+            first.send_signal(signal.SIGABRT)
+            first.wait(timeout=30)
+            pytest.fail("the watcher ignored SIGINT for 120 s; its output and threads:\n"
+                        + logs["first"].read_text()[-6000:])
         during = trainer.poll() is None
         done = subprocess.run([*watch, "--until-done"], env=env, capture_output=True, text=True,
                               timeout=600)
         assert done.returncode == 0, done.stderr
-        assert trainer.wait(timeout=600) == 0, trainer.stderr.read()
+        assert trainer.wait(timeout=600) == 0, logs["trainer"].read_text()[-3000:]
     finally:
         for proc in (trainer, first):
             if proc.poll() is None:
