@@ -17,10 +17,11 @@ from torch import nn
 
 from pretrain.engine.model import (
     KV,
+    Decoder,
     _init_normal,
     cached_attention,
-    lm_loss,
     merge_heads,
+    positions,
     split_heads,
 )
 from pretrain.engine.presets import ModelConfig
@@ -103,7 +104,7 @@ class LlamaBlock(nn.Module):
         return x + self.mlp_drop(self.down_proj(F.silu(gate) * up)), present
 
 
-class Llama(nn.Module):
+class Llama(Decoder):
     """Decoder-only LM, Llama layout; the decoder protocol of :mod:`pretrain.engine.plugins`."""
 
     def __init__(self, cfg: ModelConfig) -> None:
@@ -130,14 +131,7 @@ class Llama(nn.Module):
         for padded batches ``keys`` (B, T_past + T) marks real tokens and ``pos`` (B, T)
         gives each token's (rotary) position.
         """
-        t_past = 0 if not past else past[0][0].size(2)
-        t = idx.size(1)
-        if pos is None:
-            pos = torch.arange(t_past, t_past + t, device=idx.device)
-        last = t_past + t if keys is None else int(pos.max()) + 1  # padding takes no position
-        if last > self.config.block_size:
-            raise ValueError(f"sequence of {last} tokens exceeds block_size "
-                             f"{self.config.block_size}")
+        pos = positions(idx, past, keys, pos, self.config.block_size)
         cos, sin = self.rope_cos[pos], self.rope_sin[pos]  # (T, hd) or (B, T, hd)
         if pos.dim() == 2:
             cos, sin = cos[:, None], sin[:, None]  # (B, 1, T, hd): broadcast over heads
@@ -152,13 +146,5 @@ class Llama(nn.Module):
         """The tied LM head: (..., C) -> (..., V)."""
         return F.linear(h, self.embed_tokens.weight)
 
-    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None
-                ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Logits (B, T, V) and, given targets (B, T; -100 = ignored), the mean NLL."""
-        logits = self.logits(self.hidden(idx)[0])
-        return logits, lm_loss(logits, targets)
-
-    def num_params(self, non_embedding: bool = False) -> int:
-        """Parameter count (tied weights once); optionally without the embedding."""
-        n = sum(p.numel() for p in self.parameters())
-        return n - self.embed_tokens.weight.numel() if non_embedding else n
+    def embeddings(self) -> list[nn.Module]:
+        return [self.embed_tokens]

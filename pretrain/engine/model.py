@@ -140,7 +140,42 @@ class GPTBlock(nn.Module):
         return x + self.mlp_drop(m), present
 
 
-class GPT(nn.Module):
+def positions(idx: torch.Tensor, past: list[KV] | None, keys: torch.Tensor | None,
+              pos: torch.Tensor | None, block_size: int) -> torch.Tensor:
+    """The new tokens' positions: given (padded batches), or continuing after ``past``;
+    a ValueError when they reach past ``block_size`` (padding takes no position)."""
+    t_past = 0 if not past else past[0][0].size(2)
+    t = idx.size(1)
+    if pos is None:
+        pos = torch.arange(t_past, t_past + t, device=idx.device)
+    last = t_past + t if keys is None else int(pos.max()) + 1
+    if last > block_size:
+        raise ValueError(f"sequence of {last} tokens exceeds block_size {block_size}")
+    return pos
+
+
+class Decoder(nn.Module):
+    """What every decoder shares on top of its ``hidden`` and ``logits``: ``forward`` and
+    ``num_params``. A subclass names its embedding tables in ``embeddings()``."""
+
+    def embeddings(self) -> list[nn.Module]:
+        raise NotImplementedError
+
+    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Logits (B, T, V) and, given targets (B, T; -100 = ignored), the mean NLL."""
+        logits = self.logits(self.hidden(idx)[0])  # type: ignore[attr-defined]
+        return logits, lm_loss(logits, targets)
+
+    def num_params(self, non_embedding: bool = False) -> int:
+        """Parameter count (tied weights once); optionally without the embeddings."""
+        n = sum(p.numel() for p in self.parameters())
+        if non_embedding:
+            n -= sum(m.weight.numel() for m in self.embeddings())
+        return n
+
+
+class GPT(Decoder):
     """Decoder-only language model; ``forward(idx, targets) -> (logits, loss)``."""
 
     def __init__(self, cfg: ModelConfig) -> None:
@@ -169,14 +204,7 @@ class GPT(nn.Module):
         padded batches, ``keys`` (B, T_past + T) bool marks the real tokens (padding
         is never attended to) and ``pos`` (B, T) gives each token's position.
         """
-        t_past = 0 if not past else past[0][0].size(2)
-        t = idx.size(1)
-        if pos is None:
-            pos = torch.arange(t_past, t_past + t, device=idx.device)
-        last = t_past + t if keys is None else int(pos.max()) + 1  # padding takes no position
-        if last > self.config.block_size:
-            raise ValueError(f"sequence of {last} tokens exceeds block_size "
-                             f"{self.config.block_size}")
+        pos = positions(idx, past, keys, pos, self.config.block_size)
         x = self.drop(self.wte(idx) + self.wpe(pos))  # (B, T, C)
         present: list[KV] = []
         for i, block in enumerate(self.h):
@@ -188,16 +216,8 @@ class GPT(nn.Module):
         """The tied LM head: (..., C) -> (..., V)."""
         return F.linear(h, self.wte.weight)
 
-    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None
-                ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Logits (B, T, V) and, given targets (B, T; -100 = ignored), the mean NLL."""
-        logits = self.logits(self.hidden(idx)[0])
-        return logits, lm_loss(logits, targets)
-
-    def num_params(self, non_embedding: bool = False) -> int:
-        """Parameter count (tied weights once); optionally without the embeddings."""
-        n = sum(p.numel() for p in self.parameters())
-        return n - self.wpe.weight.numel() - self.wte.weight.numel() if non_embedding else n
+    def embeddings(self) -> list[nn.Module]:
+        return [self.wte, self.wpe]
 
 
 class BertSelfAttention(nn.Module):

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from pretrain.engine.model import cached_attention, lm_loss, merge_heads, split_heads
+from pretrain.engine.model import Decoder, cached_attention, merge_heads, positions, split_heads
 from pretrain.engine.objectives import CausalLM
 from pretrain.engine.plugins import Architecture
 
@@ -41,7 +41,7 @@ class ParallelBlock(nn.Module):
         return x + self.drop(self.proj(merge_heads(y)) + mlp), present
 
 
-class ParallelLM(nn.Module):
+class ParallelLM(Decoder):
     """The decoder protocol: hidden(idx, past, keys=, pos=), logits(h), forward, num_params."""
 
     def __init__(self, cfg: Any) -> None:
@@ -62,12 +62,7 @@ class ParallelLM(nn.Module):
     def hidden(self, idx: torch.Tensor, past: list[KV] | None = None, *,
                keys: torch.Tensor | None = None, pos: torch.Tensor | None = None
                ) -> tuple[torch.Tensor, list[KV]]:
-        t_past = 0 if not past else past[0][0].size(2)
-        if pos is None:
-            pos = torch.arange(t_past, t_past + idx.size(1), device=idx.device)
-        if int(pos.max()) >= self.config.block_size:
-            raise ValueError(f"position {int(pos.max())} exceeds block_size "
-                             f"{self.config.block_size}")
+        pos = positions(idx, past, keys, pos, self.config.block_size)
         x = self.wte(idx) + self.wpe(pos)  # (B, T, C)
         present = []
         for i, block in enumerate(self.blocks):
@@ -78,14 +73,8 @@ class ParallelLM(nn.Module):
     def logits(self, h: torch.Tensor) -> torch.Tensor:
         return F.linear(h, self.wte.weight)
 
-    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None
-                ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        logits = self.logits(self.hidden(idx)[0])
-        return logits, lm_loss(logits, targets)
-
-    def num_params(self, non_embedding: bool = False) -> int:
-        n = sum(p.numel() for p in self.parameters())
-        return n - self.wte.weight.numel() - self.wpe.weight.numel() if non_embedding else n
+    def embeddings(self) -> list[nn.Module]:
+        return [self.wte, self.wpe]
 
 
 class NoisyCLM(CausalLM):
