@@ -36,6 +36,9 @@ class MetricSpec:
     options: dict = dataclasses.field(default_factory=dict)
 
 
+MAX_EDA = 64  # more copies per input only multiply memory and time (EDA's gains stop by 16)
+
+
 @dataclass(frozen=True, kw_only=True)
 class FinetuneDefaults:
     """How a task is fine-tuned unless the caller says otherwise.
@@ -90,8 +93,9 @@ class FinetuneDefaults:
             raise ValueError("finetune.lr must be positive")
         if self.patience < 0:
             raise ValueError("finetune.patience must be >= 0")
-        if self.eda < 0:
-            raise ValueError("finetune.eda must be >= 0")
+        if not 0 <= self.eda <= MAX_EDA:
+            raise ValueError(f"finetune.eda must be between 0 and {MAX_EDA} augmented copies "
+                             "per training input (the EDA paper uses 1 to 16)")
         if self.max_train is not None and self.max_train < 1:
             raise ValueError("finetune.max_train must be at least 1 (or null for all)")
 

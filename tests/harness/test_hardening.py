@@ -132,7 +132,8 @@ def test_baseline_that_cannot_fit_says_why():
 
 @pytest.mark.parametrize("bad, needle", [("epochs=abc", "must be an integer"),
                                          ("epochs=-1", "must be at least 1"),
-                                         ("lr=nan", "must be finite")])
+                                         ("lr=nan", "must be finite"),
+                                         ("eda=100000", "between 0 and 64")])
 def test_bad_fine_tuning_override(capsys, gpt, task_dir, tmp_path, bad, needle):
     res = cli(capsys, "eval", "--model", gpt, "--tasks", "fixture-topics", "--include", task_dir,
               "--out", tmp_path / "out", "--ft", bad)
