@@ -110,6 +110,12 @@ class CausalLM(LM):
         len(longest continuation of that context)`` tokens.
         """
         self.model.eval()
+        uniq: dict[tuple[tuple[int, ...], tuple[int, ...]], int] = {}
+        index = [uniq.setdefault((tuple(c), tuple(x)), len(uniq)) for c, x in requests]
+        if len(uniq) < len(requests):  # a repeated request (a content-free prior) runs once
+            got = self.loglikelihood_tokens([(list(c), list(x)) for c, x in uniq],
+                                            batch_size=batch_size)
+            return [got[j] for j in index]
         groups: dict[tuple[int, ...], list[int]] = {}
         for i, (ctx, cont) in enumerate(requests):
             if not cont:

@@ -138,3 +138,22 @@ def test_gpt2_gelu_runs_fused_and_scores_as_transformers(tiny_hf_models):
             h, past = lm.model.hidden(ids, cache=cache)
             assert (past is None) == (not cache)
             torch.testing.assert_close(lm.model.logits(h), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_repeated_requests_run_once_with_the_same_answer(tiny_hf_models, monkeypatch):
+    """Zero-shot classification asks the same content-free prior once per example: a
+    repeated request is scored once and every copy gets its answer."""
+    lm = load_lm(tiny_hf_models["gpt"], device="cpu")
+    pairs = [lm.encode_pair(c, x) for c, x in REQS]
+    alone = lm.loglikelihood_tokens(pairs, batch_size=4)
+    seen = []
+    real = type(lm)._group_batch
+
+    def counting(self, ctxs, groups, requests, out, batch_size):  # type: ignore[no-untyped-def]
+        seen.extend(i for c in ctxs for i in groups[c])
+        return real(self, ctxs, groups, requests, out, batch_size)
+
+    monkeypatch.setattr(type(lm), "_group_batch", counting)
+    repeated = lm.loglikelihood_tokens(pairs * 3, batch_size=4)
+    assert len(seen) == len(pairs)
+    assert repeated == alone * 3
